@@ -1,0 +1,21 @@
+"""User-facing errors: one clear line, a non-zero exit, never a traceback."""
+
+
+class ProtfamError(Exception):
+    """Base class of every error a tool reports to its user as one line."""
+
+    exit_code = 2
+
+
+class InputError(ProtfamError):
+    """The user's input (file, format, letters, lengths, options) cannot be used."""
+
+
+class ModelError(ProtfamError):
+    """A model cannot be found, verified or loaded."""
+
+
+class ToolMissingError(ProtfamError):
+    """An external program (aligner, DSSP) is not on PATH."""
+
+    exit_code = 3

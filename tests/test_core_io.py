@@ -1,0 +1,85 @@
+"""Alphabet and sequence I/O on real files from ../shared/data."""
+
+import gzip
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from protfam_core.alphabet import AA_SYMBOLS, SA_SYMBOLS, SS_SYMBOLS, decode, one_hot_aa, one_hot_sa, one_hot_ss
+from protfam_core.errors import InputError
+from protfam_core.seqio import read_alignment, read_sequences, sniff_format, write_fasta
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+FAMILIES = SHARED / "families" / "exthomfam"
+TUTORIAL = SHARED / "hmmer_tutorial"
+
+
+def test_alphabet_sizes_match_the_paper():
+    assert (len(AA_SYMBOLS), len(SS_SYMBOLS), len(SA_SYMBOLS)) == (21, 4, 3)
+    assert AA_SYMBOLS[0] == "-"
+
+
+def test_one_hot_round_trip_and_unknown_rows():
+    row = "AC-DX"
+    m = one_hot_aa(row)
+    assert m.shape == (5, 21)
+    assert m.sum(axis=1).tolist() == [1, 1, 1, 1, 0]  # X claims no amino acid
+    assert decode(m[:4], AA_SYMBOLS) == "AC-D"
+    assert one_hot_ss("H-EC").argmax(1).tolist() == [1, 0, 2, 3]
+    assert np.array_equal(one_hot_sa("eb-").argmax(1), [1, 2, 0])
+
+
+def test_reads_real_gzipped_family_fasta_upper_cased():
+    recs = read_sequences(FAMILIES / "tln.fasta.gz")
+    assert len(recs) > 1000
+    assert all(r.seq.isupper() for r in recs[:50])
+    assert recs[0].id == "S5VPP1_STRCU/369-543"
+
+
+def test_crlf_and_stdin(tmp_path):
+    text = ">a desc\r\nacdEF\r\n>b\r\nGHIK\r\n"
+    recs = read_sequences("-", stdin=io.StringIO(text))
+    assert [(r.id, r.seq) for r in recs] == [("a", "ACDEF"), ("b", "GHIK")]
+
+
+def test_stockholm_and_clustal_alignments(tmp_path):
+    sto = read_alignment(TUTORIAL / "Pkinase.sto")
+    assert len(sto) == 38 and len({len(r.seq) for r in sto}) == 1
+    clustal = tmp_path / "x.aln"
+    clustal.write_text("CLUSTAL W (1.83) multiple sequence alignment\n\n\nseq1  AC-DE\nseq2  ACFDE\n")
+    assert sniff_format(clustal.read_text()) == "clustal"
+    assert [r.seq for r in read_alignment(clustal)] == ["AC-DE", "ACFDE"]
+
+
+def test_write_fasta_is_atomic_and_readable(tmp_path):
+    out = tmp_path / "o.fasta"
+    write_fasta(read_sequences(TUTORIAL / "globins45.fa")[:3], out)
+    assert len(read_sequences(out)) == 3
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "input is empty"),
+        (b"hello world\n", "not FASTA"),
+        (b">s1\nACD3FG\n", "non-amino-acid character '3'"),
+        (b">s1\nACDEF\n>s1\nACDEF\n", "duplicate sequence id"),
+        (gzip.compress(b"")[:10], "corrupt gzip"),
+        (b"\x00\xff\xfe\x00", "not a text file"),
+    ],
+)
+def test_bad_input_gets_one_clear_error(tmp_path, content, message):
+    bad = tmp_path / "bad.fa"
+    bad.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        read_sequences(bad)
+
+
+def test_length_limit_and_missing_file(tmp_path):
+    with pytest.raises(InputError, match="more than the limit 10"):
+        read_sequences(TUTORIAL / "HBB_HUMAN", max_length=10)
+    with pytest.raises(InputError, match="no such file"):
+        read_sequences(tmp_path / "absent.fa")

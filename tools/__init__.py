@@ -1,0 +1,1 @@
+"""Thin typer shells over protfam_core: one module per command-line tool."""
