@@ -194,3 +194,19 @@ def write_text(text: str, dest: str | Path | TextIO, stdout: TextIO | None = Non
     else:
         dest.write(text)
         dest.flush()
+
+
+def format_alignment(records: Sequence[Record], fmt: str = "fasta") -> str:
+    """Aligned rows as FASTA (one line per row), Stockholm or Clustal text (added for prep-msa align/filter/place)."""
+    if fmt == "fasta":
+        return format_fasta(records, width=0)
+    if fmt not in ("stockholm", "clustal"):
+        raise InputError(f"unknown alignment output format {fmt!r} (choose from fasta, stockholm, clustal)")
+    from Bio.Align import MultipleSeqAlignment
+    from Bio.Seq import Seq
+    from Bio.SeqRecord import SeqRecord
+
+    aln = MultipleSeqAlignment([SeqRecord(Seq(r.seq), id=r.id, description="") for r in records])
+    handle = io.StringIO()
+    AlignIO.write(aln, handle, fmt)
+    return handle.getvalue()

@@ -58,9 +58,7 @@ def run(app: typer.Typer, prog: str, argv: list[str] | None, stdin: IO | None, s
         stderr.print(f"{prog}: aborted", markup=False)
         return 130
     except typer.TyperException as exc:  # usage errors (typer vendors click's exceptions)
-        ctx = getattr(exc, "ctx", None)
-        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
-            print(ctx.get_help(), file=sys.stderr)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # typer has already printed the help
             return 2
         stderr.print(f"{prog}: error: {exc.format_message()}", markup=False)
         return getattr(exc, "exit_code", 2)

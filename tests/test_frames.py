@@ -1,0 +1,103 @@
+"""Family frames on the committed mini dataset: HMM per frame, search and forced placement of held-out members."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from protfam_tools.prep_msa import main
+
+from protfam_core.dataset import load_dataset
+from protfam_core.errors import InputError, ModelError
+from protfam_core.frames import FrameSet, Placement, build_hmm
+from protfam_core.seqio import Record, read_alignment
+
+MINI = Path(__file__).parent / "data" / "mini"
+
+
+@pytest.fixture(scope="module")
+def mini():
+    return load_dataset(MINI)
+
+
+def _consistent(p: Placement, raw: str, width: int) -> None:
+    """A placed row has the frame's width and every residue maps back to its raw position, in order."""
+    assert len(p.row) == width and p.positions.dtype == np.int32 and len(p.positions) == width
+    residues = p.positions >= 0
+    assert all((c == "-") != bool(r) for c, r in zip(p.row, residues, strict=True))
+    assert "".join(raw[i] for i in p.positions[residues]) == p.row.replace("-", "")
+    assert np.all(np.diff(p.positions[residues]) > 0)
+
+
+def test_every_alignment_column_is_a_match_state(mini):
+    for fam in mini.families:
+        aln = mini.alignment(fam)
+        assert mini.frames.widths[fam] == len(aln[0].seq)
+        assert mini.card["counts"]["per_family"][fam]["width"] == len(aln[0].seq)
+
+
+def test_held_out_test_members_are_found_in_their_own_frame(mini):
+    train_ids = {r.id for fam in mini.families for r in mini.alignment(fam)}
+    test = mini.records("test")
+    assert not train_ids & {r.id for r in test}  # test members never shaped a frame
+    found = mini.frames.search(test)
+    assert set(found) == {r.id for r in test}
+    for rec, label in zip(test, mini.labels("test"), strict=True):
+        cands = found[rec.id]
+        assert cands and cands[0].family == label
+        assert [c.score for c in cands] == sorted((c.score for c in cands), reverse=True)
+        for c in cands:
+            assert c.query_id == rec.id and c.evalue < 1.0
+            _consistent(c, rec.seq, mini.frames.widths[c.family])
+
+
+def test_forced_placement_of_held_out_member_matches_search(mini):
+    rec = mini.records("val")[0]
+    fam = mini.labels("val")[0]
+    forced = mini.frames.place([rec], fam)[0]
+    searched = mini.frames.search([rec])[rec.id][0]
+    _consistent(forced, rec.seq, mini.frames.widths[fam])
+    assert forced.family == fam and forced.score > 20 and forced.evalue < 1e-3
+    same = sum(a == b != "-" for a, b in zip(forced.row, searched.row, strict=True))
+    assert same >= 0.8 * len(searched.row.replace("-", ""))  # both align the same residues to the same columns
+
+
+def test_forced_placement_into_a_foreign_frame_still_gives_every_record_a_row(mini):
+    recs = mini.records("test")[:5]
+    foreign = next(f for f in mini.families if f != mini.labels("test")[0])
+    placed = mini.frames.place(recs, foreign)
+    assert [p.query_id for p in placed] == [r.id for r in recs]
+    for p, r in zip(placed, recs, strict=True):
+        _consistent(p, r.seq, mini.frames.widths[foreign])
+
+
+def test_save_load_round_trip_and_build_from_alignment(mini, tmp_path):
+    mini.frames.save(tmp_path / "f.hmm")
+    back = FrameSet.load(tmp_path / "f.hmm")
+    assert back.families == mini.families and back.widths == mini.frames.widths
+    aln = read_alignment(MINI / "alignments" / "il8.afa")
+    one = FrameSet.build({"il8": aln})
+    assert one.widths == {"il8": len(aln[0].seq)}
+
+
+def test_errors_for_unknown_family_and_bad_frames(mini, tmp_path):
+    with pytest.raises(ModelError, match="no frame for family"):
+        mini.frames.place(mini.records("test")[:1], "nope")
+    (tmp_path / "bad.hmm").write_text("not an hmm\n")
+    with pytest.raises(ModelError):
+        FrameSet.load(tmp_path / "bad.hmm")
+    with pytest.raises(InputError, match="different widths"):
+        build_hmm("x", [Record("a", "AC-D"), Record("b", "ACD")])
+
+
+def test_cli_place_forced_and_search(mini):
+    text = "".join(f">{r.id}\n{r.seq}\n" for r in mini.records("test")[:6])
+    out = io.StringIO()
+    assert main(["place", "-", "--frames", str(MINI), "--family", "il8"], stdin=io.StringIO(text), stdout=out) == 0
+    rows = read_alignment(io.StringIO(out.getvalue()))
+    assert len(rows) == 6 and {len(r.seq) for r in rows} == {mini.frames.widths["il8"]}
+    out = io.StringIO()
+    assert main(["place", "-", "--frames", str(MINI / "frames.hmm")], stdin=io.StringIO(text), stdout=out) == 0
+    headers = [ln for ln in out.getvalue().splitlines() if ln.startswith(">")]
+    labels = mini.labels("test")[:6]
+    assert [h.split()[1] for h in headers] == [f"family={fam}" for fam in labels]

@@ -1,0 +1,274 @@
+"""prep-msa: align family sequence sets, apply the paper's gap rules, split, place sequences into family frames."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from protfam_tools._cli import new_app, progress_disabled, run, stderr, streams
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from protfam_core.aligners import BACKENDS, DEFAULT_BACKEND, align
+from protfam_core.dataset import (
+    BuildOptions,
+    build_dataset,
+    clean_families,
+    read_families,
+    sample_and_split,
+    subset_dataset,
+)
+from protfam_core.errors import InputError
+from protfam_core.frames import FrameSet
+from protfam_core.msa_filter import COLUMN_GAP_THRESHOLD, SEQUENCE_GAP_THRESHOLD, apply_gap_rules
+from protfam_core.seqio import format_alignment, read_alignment, read_sequences, write_text
+from protfam_core.split import SPLITS
+
+app = new_app("Align protein families, apply the paper's gap rules, split them, and place new sequences in frames.")
+
+Output = Annotated[str, typer.Option("--output", "-o", help="Output file, '-' for stdout.")]
+Backend = Annotated[str, typer.Option("--backend", "-b", help=f"Aligner: {', '.join(BACKENDS)}.")]
+Fmt = Annotated[str, typer.Option("--format", "-f", help="Output format: fasta, stockholm or clustal.")]
+Threads = Annotated[int, typer.Option("--threads", min=1, help="Aligner threads.")]
+
+
+def _write(text: str, output: str) -> None:
+    write_text(text, output, stdout=streams.stdout)
+
+
+@app.command("align")
+def align_cmd(
+    input: Annotated[str, typer.Argument(help="Unaligned sequences (FASTA, Stockholm, Clustal, PIR; gz ok), '-'.")],
+    output: Output = "-",
+    backend: Backend = DEFAULT_BACKEND,
+    fmt: Fmt = "fasta",
+    threads: Threads = 2,
+) -> None:
+    """Align one family's sequences.
+
+    Examples:
+      cat fam.fasta | prep-msa align - > fam.afa
+      prep-msa align fam.fasta.gz --backend clustalw --format clustal -o fam.aln
+    """
+    records = read_sequences(input, stdin=streams.stdin)
+    _write(format_alignment(align(records, backend, threads), fmt), output)
+
+
+@app.command("filter")
+def filter_cmd(
+    input: Annotated[str, typer.Argument(help="An alignment (FASTA, Stockholm, Clustal, A2M), '-' for stdin.")],
+    output: Output = "-",
+    sequence_gap: Annotated[
+        float, typer.Option(help="Step 1: drop sequences with residues in columns with more than this gap fraction.")
+    ] = SEQUENCE_GAP_THRESHOLD,
+    column_gap: Annotated[
+        float, typer.Option(help="Step 2: then drop columns with more than this gap fraction.")
+    ] = COLUMN_GAP_THRESHOLD,
+    fmt: Fmt = "fasta",
+) -> None:
+    """Apply the paper's two gap steps to an alignment (dropped sequence ids go to stderr).
+
+    Examples:
+      prep-msa align fam.fasta | prep-msa filter - > fam.filtered.afa
+      prep-msa filter fam.aln --column-gap 0.5 --format stockholm -o fam.sto
+    """
+    result = apply_gap_rules(read_alignment(input, stdin=streams.stdin), sequence_gap, column_gap)
+    _write(format_alignment(result.rows, fmt), output)
+    stderr.print(
+        f"kept {len(result.rows)} sequences x {len(result.columns)} columns; dropped {len(result.dropped)} sequences"
+        + (f": {' '.join(result.dropped)}" if result.dropped else ""),
+        markup=False,
+    )
+
+
+def _options(**kwargs) -> BuildOptions:
+    fractions = kwargs.pop("fractions")
+    try:
+        kwargs["fractions"] = tuple(float(x) for x in fractions.split(","))
+    except ValueError:
+        raise InputError(f"--fractions must be three numbers like 0.8,0.1,0.1, got {fractions!r}") from None
+    opts = BuildOptions(**kwargs)
+    opts.check()
+    return opts
+
+
+SplitMode = Annotated[str, typer.Option("--split", help="random (stratified per family) or cluster (MMseqs2).")]
+Seed = Annotated[int, typer.Option(help="Random seed of sampling and splitting.")]
+PerFamily = Annotated[int, typer.Option(help="Sequences sampled per family (before the train pool's spares).")]
+MinSize = Annotated[int, typer.Option(help="Drop families with fewer sequences after filtering.")]
+Fractions = Annotated[str, typer.Option(help="train,val,test fractions.")]
+MinLen = Annotated[int, typer.Option(help="Shortest sequence kept.")]
+MaxLen = Annotated[int, typer.Option(help="Longest sequence kept.")]
+Families = Annotated[list[str] | None, typer.Option("--family", help="Only these families (repeatable).")]
+MinId = Annotated[float, typer.Option(help="Cluster split: MMseqs2 --min-seq-id.")]
+
+
+@app.command("split")
+def split_cmd(
+    source: Annotated[Path, typer.Argument(help="Folder of family files (<family>.fasta[.gz]).")],
+    output: Output = "-",
+    split: SplitMode = "random",
+    per_family: PerFamily = 500,
+    min_family_size: MinSize = 500,
+    fractions: Fractions = "0.8,0.1,0.1",
+    min_length: MinLen = 50,
+    max_length: MaxLen = 1200,
+    family: Families = None,
+    min_seq_id: MinId = 0.4,
+    seed: Seed = 0,
+) -> None:
+    """Clean, sample and split families; write the manifest TSV (seq_id, family, split[, cluster]).
+
+    Examples:
+      prep-msa split ../shared/data/families/exthomfam -o split.tsv
+      prep-msa split families/ --split cluster --min-seq-id 0.5 --per-family 100 --min-family-size 100
+    """
+    opts = _options(
+        split=split,
+        per_family=per_family,
+        min_family_size=min_family_size,
+        fractions=fractions,
+        min_length=min_length,
+        max_length=max_length,
+        families=family,
+        min_seq_id=min_seq_id,
+        seed=seed,
+        oversample=1.0,
+    )
+    families, _ = clean_families(read_families(source, opts.families), opts)
+    splits, clusters = sample_and_split(families, opts)
+    lines = ["\t".join(["seq_id", "family", "split"] + (["cluster"] if clusters else []))]
+    for fam, parts in splits.items():
+        for name in SPLITS:
+            for r in getattr(parts, name):
+                lines.append("\t".join([r.id, fam, name] + ([clusters[r.id]] if clusters else [])))
+    _write("\n".join(lines) + "\n", output)
+
+
+def _frames(path: Path) -> FrameSet:
+    return FrameSet.load(path / "frames.hmm" if path.is_dir() else path)
+
+
+@app.command("place")
+def place_cmd(
+    input: Annotated[str, typer.Argument(help="Raw sequences to place (FASTA etc.), '-' for stdin.")],
+    frames: Annotated[Path, typer.Option("--frames", help="frames.hmm, or a dataset folder holding one.")],
+    family: Annotated[str | None, typer.Option(help="Force every sequence into this family's frame.")] = None,
+    output: Output = "-",
+    evalue: Annotated[float, typer.Option(help="Search mode: E-value cut-off of candidate frames.")] = 10.0,
+) -> None:
+    """Place sequences into family frames without touching the reference; aligned FASTA in frame columns.
+
+    With --family every sequence is aligned to that frame (hmmalign). Without it, one search of all frames picks each
+    sequence's best-scoring family (queries with no hit are listed on stderr and left out).
+    Headers carry family, bit score and E-value.
+
+    Examples:
+      prep-msa place query.fasta --frames build/dataset --family tln > query.afa
+      cat unknown.fasta | prep-msa place - --frames build/dataset/frames.hmm
+    """
+    records = read_sequences(input, stdin=streams.stdin)
+    frame_set = _frames(frames)
+    if family is not None:
+        placements = frame_set.place(records, family)
+    else:
+        found = frame_set.search(records, evalue=evalue, max_candidates=1)
+        placements = [found[r.id][0] for r in records if found[r.id]]
+        missing = [r.id for r in records if not found[r.id]]
+        if missing:
+            stderr.print(f"no frame found for {len(missing)} sequences: {' '.join(missing)}", markup=False)
+    lines = []
+    for p in placements:
+        lines.append(f">{p.query_id} family={p.family} score={p.score:.1f} evalue={p.evalue:.3g}")
+        lines.append(p.row)
+    _write("\n".join(lines) + "\n" if lines else "", output)
+
+
+@app.command("build")
+def build_cmd(
+    source: Annotated[Path, typer.Argument(help="Folder of family files (<family>.fasta[.gz]).")],
+    out: Annotated[Path, typer.Argument(help="Dataset folder to create (replaced if it exists).")],
+    backend: Backend = DEFAULT_BACKEND,
+    split: SplitMode = "random",
+    per_family: PerFamily = 500,
+    min_family_size: MinSize = 500,
+    fractions: Fractions = "0.8,0.1,0.1",
+    min_length: MinLen = 50,
+    max_length: MaxLen = 1200,
+    family: Families = None,
+    min_seq_id: MinId = 0.4,
+    oversample: Annotated[
+        float, typer.Option(help="Training pool size / training target: spares replace rows the gap rules drop.")
+    ] = 1.5,
+    seed: Seed = 0,
+    threads: Threads = 2,
+) -> None:
+    """Build the benchmark dataset: clean, merge duplicate families, split, align training members, filter, frames.
+
+    Writes manifest.tsv, sequences.fasta, frames.hmm, alignments/<family>.afa and card.json (last).
+
+    Examples:
+      prep-msa build ../shared/data/families/exthomfam build/dataset
+      prep-msa build ../shared/data/families/exthomfam build/dataset_cluster --split cluster
+      prep-msa build families/ mini --family tln --family DEATH --per-family 80 --min-family-size 80
+    """
+    opts = _options(
+        backend=backend,
+        split=split,
+        per_family=per_family,
+        min_family_size=min_family_size,
+        fractions=fractions,
+        min_length=min_length,
+        max_length=max_length,
+        families=family,
+        min_seq_id=min_seq_id,
+        oversample=oversample,
+        seed=seed,
+        threads=threads,
+    )
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=stderr, disable=progress_disabled()) as bar:
+        tasks: dict[str, int] = {}
+
+        def tick(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        card = build_dataset(source, out, opts, tick)
+    counts = card["counts"]
+    summary = {k: counts[k] for k in ("families", "sequences", "train", "val", "test")}
+    stderr.print(f"{out}: {json.dumps(summary)}", markup=False)
+
+
+@app.command("subset")
+def subset_cmd(
+    dataset: Annotated[Path, typer.Argument(help="A dataset folder built by prep-msa build.")],
+    out: Annotated[Path, typer.Argument(help="Small dataset folder to create (replaced if it exists).")],
+    family: Annotated[list[str], typer.Option("--family", help="Families to keep (repeatable).")],
+    counts: Annotated[str, typer.Option(help="train,val,test members per family.")] = "60,10,10",
+    backend: Backend = DEFAULT_BACKEND,
+    seed: Seed = 0,
+) -> None:
+    """Cut a small dataset (for tests) from a built one: splits kept, training members re-aligned into new frames.
+
+    Examples:
+      prep-msa subset build/dataset tests/data/mini --family il8 --family toxin --counts 60,10,10
+    """
+    try:
+        train, val, test = (int(x) for x in counts.split(","))
+    except ValueError:
+        raise InputError(f"--counts must be three integers like 60,10,10, got {counts!r}") from None
+    card = subset_dataset(dataset, out, family, (train, val, test), BuildOptions(backend=backend, seed=seed))
+    summary = {k: card["counts"][k] for k in ("families", "sequences", "train", "val", "test")}
+    stderr.print(f"{out}: {json.dumps(summary)}", markup=False)
+
+
+def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
+    """Entry point of the prep-msa console script."""
+    return run(app, "prep-msa", argv, stdin, stdout)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
