@@ -1,0 +1,131 @@
+"""Fingerprints and reconstructions through the exported VAE encoders/decoders (onnxruntime only, no torch).
+
+A fingerprint is z_mean of each channel's encoder: (n, 3, 30) with rows aa, ss, sa. Rows narrower than the model's
+width are right-padded with gap columns (features.channel_matrix), exactly as in training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .alphabet import GAP
+from .errors import InputError, ModelError
+from .features import CHANNELS, channel_matrix, channel_rows
+
+if TYPE_CHECKING:
+    from .frames import Placement
+    from .registry import Bundle
+
+ORDER = ("aa", "ss", "sa")
+BATCH = 4096
+
+
+class Fingerprinter:
+    """The shipped (or a named) "vae" bundle, ready to encode placed rows and decode fingerprints."""
+
+    def __init__(self, bundle: Bundle | str | None = None):
+        from .registry import resolve
+
+        self.bundle = bundle if bundle is not None and not isinstance(bundle, str) else resolve(bundle, "vae")
+        card = self.bundle.card
+        if card.get("kind") not in (None, "vae") or "width" not in card:
+            raise ModelError(f"model {self.bundle.name!r} is not a VAE bundle (kind {card.get('kind')!r})")
+        self.width: int = int(card["width"])
+        self.latent_dim: int = int(card.get("latent_dim", 30))
+        self._encoders = {ch: self.bundle.onnx(f"{ch}_encoder") for ch in ORDER}
+        self._decoders = {ch: self.bundle.onnx(f"{ch}_decoder") for ch in ORDER}
+
+    @property
+    def model_id(self) -> str:
+        """name/version of the bundle, for provenance lines in outputs."""
+        return self.bundle.ref
+
+    def encode_rows(self, rows: dict[str, Sequence[str]]) -> np.ndarray:
+        """(n, 3, latent) z_mean of aligned channel strings {"aa": [...], "ss": [...], "sa": [...]}."""
+        n = len(rows["aa"])
+        out = np.zeros((n, len(ORDER), self.latent_dim), dtype=np.float32)
+        for c, ch in enumerate(ORDER):
+            if len(rows[ch]) != n:
+                raise InputError(f"{len(rows[ch])} {ch} rows for {n} sequences")
+            for start in range(0, n, BATCH):
+                x = channel_matrix(rows[ch][start : start + BATCH], CHANNELS[ch], self.width)
+                out[start : start + len(x), c] = self._z_mean(ch, x)
+        return out
+
+    def _z_mean(self, channel: str, x: np.ndarray) -> np.ndarray:
+        enc = self._encoders[channel]
+        result = enc.run({enc.input_names[0]: x})
+        return result["z_mean"] if "z_mean" in result else result[enc.output_names[0]]
+
+    def transform(self, placements: Sequence[Placement], ss_sa: Sequence[tuple[str, str]]) -> np.ndarray:
+        """(n, 3, 30) fingerprints of placed rows; ss_sa are per raw sequence (projected here)."""
+        return self.encode_rows(channel_rows(placements, ss_sa))
+
+    def decode(self, fingerprints: np.ndarray) -> dict[str, np.ndarray]:
+        """Per channel (n, width, k) sigmoid outputs of the decoders for (n, 3, latent) fingerprints."""
+        fingerprints = np.asarray(fingerprints, dtype=np.float32)
+        if fingerprints.ndim != 3 or fingerprints.shape[1:] != (len(ORDER), self.latent_dim):
+            raise InputError(f"fingerprints must have shape (n, 3, {self.latent_dim}), got {fingerprints.shape}")
+        out = {}
+        for c, ch in enumerate(ORDER):
+            dec = self._decoders[ch]
+            parts = [
+                dec.run({dec.input_names[0]: fingerprints[s : s + BATCH, c]})[dec.output_names[0]]
+                for s in range(0, len(fingerprints), BATCH)
+            ]
+            k = len(CHANNELS[ch])
+            out[ch] = np.concatenate(parts).reshape(len(fingerprints), self.width, k)
+        return out
+
+    def decode_rows(self, fingerprints: np.ndarray, width: int | None = None) -> dict[str, list[str]]:
+        """Most probable symbol per column for each channel, cut to `width` (the frame's width; default: all)."""
+        width = self.width if width is None else width
+        if not 0 < width <= self.width:
+            raise InputError(f"width {width} is outside 1..{self.width} (the model's width)")
+        probs = self.decode(fingerprints)
+        rows: dict[str, list[str]] = {}
+        for ch, p in probs.items():
+            symbols = np.array(list(CHANNELS[ch]))
+            idx = p[:, :width].argmax(axis=2)
+            rows[ch] = ["".join(r) for r in symbols[idx]]
+        return rows
+
+    def reconstruct(
+        self, placements: Sequence[Placement], ss_sa: Sequence[tuple[str, str]]
+    ) -> list[tuple[str, str, str]]:
+        """Rows back from their fingerprints: (aa, ss, sa) per placement, each as wide as the placement's row."""
+        fps = self.transform(placements, ss_sa)
+        rows = self.decode_rows(fps)
+        return [
+            (rows["aa"][i][: len(p.row)], rows["ss"][i][: len(p.row)], rows["sa"][i][: len(p.row)])
+            for i, p in enumerate(placements)
+        ]
+
+
+def rows_from_alignment(aligned: Sequence[str], ss_sa: Sequence[tuple[str, str]] | None) -> dict[str, list[str]]:
+    """Channel rows of aligned residue rows. SS/SA strings are either per residue of the row (its letters without the
+    gaps; SCRATCH-1D's '-' = buried) or aligned to it (the row's width, '-' at its gaps)."""
+    rows: dict[str, list[str]] = {"aa": list(aligned), "ss": [], "sa": []}
+    if ss_sa is None:
+        return rows
+    for row, (ss, sa) in zip(aligned, ss_sa, strict=True):
+        residues = [i for i, c in enumerate(row) if c != GAP]
+        for ch, text in (("ss", ss), ("sa", sa)):
+            if len(text) == len(residues):
+                if ch == "ss" and GAP in text:
+                    raise InputError("an SS string given per residue cannot contain '-'")
+                line = [GAP] * len(row)
+                for i, s in zip(residues, text.replace(GAP, "b") if ch == "sa" else text, strict=True):
+                    line[i] = s
+                rows[ch].append("".join(line))
+            elif len(text) == len(row):
+                rows[ch].append("".join(GAP if c == GAP else s for c, s in zip(row, text, strict=True)))
+            else:
+                raise InputError(
+                    f"{ch.upper()} string of {len(text)} letters fits neither the row's {len(residues)} residues "
+                    f"nor its {len(row)} columns (insertions are not part of a row: give SS/SA of the row itself)"
+                )
+    return rows

@@ -1,0 +1,70 @@
+"""The paper's VAE in torch: layer sizes, a few real training steps, ONNX export equal to torch."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from protfam_core.alphabet import AA_SYMBOLS
+from protfam_core.features import channel_matrix
+from protfam_core.frames import FrameSet
+from protfam_core.onnx_export import export_onnx
+from protfam_core.onnx_runtime import OnnxModel
+from protfam_core.seqio import Record, read_alignment
+from protfam_core.vae_model import ChannelVAE, TrainConfig, parameter_count, train_channel
+from protfam_core.vae_train import decode_torch, residue_accuracy
+
+TUTORIAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hmmer_tutorial"
+
+
+@pytest.fixture(scope="module")
+def rows():
+    """Real globin, fn3 and kinase members placed into their own tutorial frames, padded to the widest frame."""
+    alns = {f: read_alignment(TUTORIAL / f"{f}.sto") for f in ("globins4", "fn3", "Pkinase")}
+    frames = FrameSet.build(alns)
+    placed = []
+    for fam, aln in alns.items():
+        placed += frames.place([Record(r.id, r.seq.replace("-", "")) for r in aln[:20]], fam)
+    width = max(frames.widths.values())
+    return [p.row for p in placed], channel_matrix([p.row for p in placed], AA_SYMBOLS, width, np.uint8), width
+
+
+def test_layers_and_parameter_count_follow_the_paper():
+    vae = ChannelVAE(100 * 21)
+    assert vae.encoder.hidden.out_features == 128 and vae.encoder.z_mean.out_features == 30
+    assert vae.encoder.z_log_sigma.out_features == 30 and vae.decoder.out.out_features == 2100
+    d = 2100
+    assert parameter_count(vae.encoder) == d * 128 + 128 + 2 * (128 * 30 + 30)
+    assert parameter_count(vae.decoder) == 30 * 128 + 128 + 128 * d + d
+
+
+def test_few_steps_of_training_lower_the_loss_and_are_seeded(rows):
+    texts, x, _ = rows
+    cfg = TrainConfig(epochs=6, batch_size=16, patience=10, seed=3, threads=1)
+    first = train_channel(x, x, cfg)
+    assert first.history[-1]["val_loss"] < first.history[0]["val_loss"]
+    again = train_channel(x, x, cfg)
+    assert [h["val_loss"] for h in again.history] == [h["val_loss"] for h in first.history]
+    res, allpos = residue_accuracy(texts, decode_torch(first.model, x, AA_SYMBOLS))
+    assert 0.0 < res <= 1.0 and 0.0 < allpos <= 1.0
+
+
+def test_onnx_encoder_and_decoder_match_torch(tmp_path, rows):
+    _, x, _ = rows
+    model = train_channel(x, x, TrainConfig(epochs=2, batch_size=16, threads=1)).model
+    xb = torch.from_numpy(x[:9].astype(np.float32))
+    export_onnx(model.encoder, (xb,), tmp_path / "enc.onnx", ["x"], ["z_mean", "z_log_sigma"])
+    z = model.encoder(xb)[0].detach()
+    export_onnx(model.decoder, (z,), tmp_path / "dec.onnx", ["z"], ["reconstruction"])
+    enc, dec = OnnxModel(tmp_path / "enc.onnx"), OnnxModel(tmp_path / "dec.onnx")
+    batch = x[9:40].astype(np.float32)  # another batch size than at export
+    with torch.no_grad():
+        zm, zl = model.encoder(torch.from_numpy(batch))
+        recon = model.decoder(zm)
+    got = enc.run({"x": batch})
+    assert np.max(np.abs(got["z_mean"] - zm.numpy())) < 1e-4
+    assert np.max(np.abs(got["z_log_sigma"] - zl.numpy())) < 1e-4
+    out = dec.run({"z": got["z_mean"]})["reconstruction"]
+    assert out.shape == batch.shape and np.max(np.abs(out - recon.numpy())) < 1e-4
+    assert out.min() >= 0.0 and out.max() <= 1.0  # sigmoid output

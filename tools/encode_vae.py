@@ -1,0 +1,202 @@
+"""encode-vae: VAE fingerprints (phase 1 of the paper): train, encode, reconstruct, report."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from protfam_tools._cli import new_app, progress_disabled, run, stderr, streams
+
+from protfam_core.errors import InputError
+
+app = new_app("VAE fingerprints of aligned protein rows: 30 floats per channel (amino acids, SS, SA).")
+
+Model = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="VAE bundle: folder, NAME, NAME@ALIAS or NAME/VERSION (default: shipped)"),
+]
+Cache = Annotated[Path, typer.Option("--cache", help="feature cache folder (placements + predicted SS/SA per dataset)")]
+FORMATS = ("tsv", "npy", "txt")
+
+
+@app.command()
+def train(
+    dataset: Annotated[Path, typer.Option("--dataset", "-d", help="dataset folder built by `prep-msa build`")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="bundle folder to write")] = Path("build/models/vae"),
+    cache: Cache = Path("build/features"),
+    epochs: Annotated[int, typer.Option(help="maximum epochs per channel")] = 200,
+    batch_size: Annotated[int, typer.Option(help="rows per Adam step")] = 128,
+    lr: Annotated[float, typer.Option(help="Adam learning rate (halved when validation stalls)")] = 2e-3,
+    patience: Annotated[int, typer.Option(help="epochs without validation improvement before stopping")] = 8,
+    max_minutes: Annotated[float, typer.Option(help="training time budget for all three channels")] = 12.0,
+    seed: Annotated[int, typer.Option(help="seed of initialisation, shuffling and sampling")] = 0,
+    threads: Annotated[int, typer.Option(help="torch CPU threads (1 is fastest on a busy 2-core machine)")] = 1,
+    kl_weight: Annotated[float, typer.Option(help="weight of the KL term (1 = the paper's loss)")] = 1.0,
+    ss_model: Annotated[str | None, typer.Option(help="SS/SA model for the features (default: shipped)")] = None,
+    name: Annotated[str, typer.Option(help="model name in the registries")] = "vae",
+    publish: Annotated[bool, typer.Option("--publish", help="copy into registry/ as the shipped default")] = False,
+) -> None:
+    """Train the three channel VAEs on the train split, early-stopping on validation; export ONNX; register.
+
+    Tracked in MLflow (PROTFAM_TRACKING_URI, default a per-user sqlite store) with the dataset card's checksum.
+
+    Examples:
+      encode-vae train --dataset build/dataset --out build/models/vae --publish
+      encode-vae train -d tests/data/mini --epochs 3 --out /tmp/vae
+    """
+    from rich.progress import Progress
+
+    from protfam_core.vae_model import TrainConfig
+    from protfam_core.vae_train import train_vae
+
+    if min(epochs, batch_size, patience, threads) < 1 or lr <= 0 or max_minutes <= 0:
+        raise typer.BadParameter("epochs, batch size, patience, learning rate and time budget must be positive")
+    config = TrainConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        patience=patience,
+        seed=seed,
+        max_seconds=max_minutes * 60,
+        threads=threads,
+        kl_weight=kl_weight,
+    )
+    with Progress(console=stderr, disable=progress_disabled(), transient=True) as progress:
+        task = progress.add_task("encode-vae train", total=None)
+
+        def log(text: str) -> None:
+            progress.update(task, description=text[:70])
+            stderr.print(text, markup=False)
+
+        bundle = train_vae(dataset, out, config, cache, name=name, ss_model=ss_model, publish=publish, log=log)
+    m = bundle.card["metrics"]
+    stderr.print(
+        f"{bundle.ref} -> {out}: validation residue reconstruction aa {m['aa_val_residue_accuracy']:.4f}, "
+        f"ss {m['ss_val_residue_accuracy']:.4f}, sa {m['sa_val_residue_accuracy']:.4f}; "
+        f"{bundle.card['parameters']['total']:,} parameters",
+        markup=False,
+    )
+
+
+def _per_residue(ss: Path | None, sa: Path | None, records, ss_model: str | None) -> list[tuple[str, str]]:
+    """SS/SA per row: from files (ids must match) or predicted on the ungapped rows."""
+    from protfam_core.features import read_per_residue
+
+    if (ss is None) != (sa is None):
+        raise InputError("give both --ss and --sa, or neither (then they are predicted)")
+    if ss is None:
+        from protfam_core.registry import resolve
+        from protfam_core.ss_predict import SSPredictor
+
+        predictor = SSPredictor(resolve(ss_model, "ss"))
+        return [tuple(x) for x in predictor.predict([r.seq.replace("-", "") for r in records])]
+    ss_map, sa_map = read_per_residue(ss, "ss"), read_per_residue(sa, "sa")
+    missing = [r.id for r in records if r.id not in ss_map or r.id not in sa_map]
+    if missing:
+        raise InputError(f"no SS/SA for {len(missing)} rows (first: {missing[0]!r}); ids must match the alignment")
+    return [(ss_map[r.id], sa_map[r.id]) for r in records]
+
+
+@app.command()
+def encode(
+    alignment: Annotated[str, typer.Argument(help="aligned FASTA of rows in ONE frame width ('-' = stdin)")],
+    out: Annotated[str, typer.Option("--out", "-o", help="output: file ('-' = stdout for tsv) or folder (txt)")] = "-",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="tsv | npy | txt (authors' files)")] = "tsv",
+    ss: Annotated[Path | None, typer.Option(help="SS strings (H/E/C) per id, FASTA-like (SCRATCH .ss)")] = None,
+    sa: Annotated[Path | None, typer.Option(help="SA strings (e/b; SCRATCH .acc '-' = b) per id")] = None,
+    model: Model = None,
+    ss_model: Annotated[str | None, typer.Option(help="SS/SA model when --ss/--sa are not given")] = None,
+) -> None:
+    """Fingerprints (z_mean, 30 floats per channel aa, ss, sa) of aligned rows, on onnxruntime.
+
+    SS/SA strings may be per residue (the row without gaps, as SCRATCH writes them) or aligned to the row.
+    tsv: a '# model' comment, a header `id aa1..aa30 ss1..ss30 sa1..sa30`, one row per sequence.
+    npy: an (n, 3, 30) float32 array in input order, ids one per line in <out>.ids.
+    txt: the authors' files, OUT/<channel>/<id>.txt with 30 floats one per line ('/' in ids becomes '_').
+
+    Examples:
+      prep-msa place q.fasta --frames build/dataset --family tln | encode-vae encode - > fp.tsv
+      encode-vae encode rows.afa --ss rows.ss --sa rows.acc --format txt --out latent/
+    """
+    from protfam_core.seqio import read_alignment
+    from protfam_core.vae_encode import Fingerprinter, rows_from_alignment
+    from protfam_core.vae_io import write_fingerprints
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})", param_hint="--format")
+    if fmt != "tsv" and out == "-":
+        raise typer.BadParameter(f"--format {fmt} needs --out PATH", param_hint="--out")
+    records = read_alignment(alignment, stdin=streams.stdin)
+    fp = Fingerprinter(model)
+    name = "stdin" if alignment == "-" else alignment
+    if len(records[0].seq) > fp.width:
+        raise InputError(
+            f"{name}: rows are {len(records[0].seq)} columns wide, model {fp.model_id} takes at most {fp.width}"
+        )
+    rows = rows_from_alignment([r.seq for r in records], _per_residue(ss, sa, records, ss_model))
+    z = fp.encode_rows(rows)
+    write_fingerprints([r.id for r in records], z, fmt, out, fp.model_id, streams.stdout)
+
+
+@app.command()
+def reconstruct(
+    fingerprints: Annotated[str, typer.Argument(help="fingerprints from `encode` (tsv or .npy; '-' = stdin)")],
+    out: Annotated[str, typer.Option("--out", "-o", help="aligned FASTA ('-' = stdout)")] = "-",
+    width: Annotated[int | None, typer.Option(help="frame width to cut the rows to (default: model width)")] = None,
+    channel: Annotated[str, typer.Option(help="aa | ss | sa")] = "aa",
+    model: Model = None,
+) -> None:
+    """Rows back from their fingerprints through the decoders (most probable symbol per column), onnxruntime only.
+
+    Examples:
+      encode-vae encode rows.afa | encode-vae reconstruct - --width 180 > rebuilt.afa
+      encode-vae reconstruct fp.npy --channel ss -o rebuilt_ss.afa
+    """
+    from protfam_core.seqio import Record, write_fasta
+    from protfam_core.vae_encode import ORDER, Fingerprinter
+    from protfam_core.vae_io import read_fingerprint_matrix
+
+    if channel not in ORDER:
+        raise typer.BadParameter(f"unknown channel {channel!r} (one of {', '.join(ORDER)})", param_hint="--channel")
+    fp = Fingerprinter(model)
+    ids, z = read_fingerprint_matrix(fingerprints, fp.latent_dim, streams.stdin)
+    rows = fp.decode_rows(z, width)[channel]
+    write_fasta([Record(i, r) for i, r in zip(ids, rows, strict=True)], streams.stdout if out == "-" else out, width=0)
+
+
+@app.command()
+def report(
+    dataset: Annotated[Path, typer.Option("--dataset", "-d", help="dataset folder built by `prep-msa build`")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="report folder (report.md, metrics.json, PNGs)")],
+    model: Model = None,
+    family: Annotated[str | None, typer.Option(help="family of Figure 4 (default: the largest in the split)")] = None,
+    cache: Cache = Path("build/features"),
+    split: Annotated[str, typer.Option(help="split to evaluate")] = "test",
+    seed: Annotated[int, typer.Option(help="seed of the folds, k-means and t-SNE")] = 0,
+) -> None:
+    """The paper's phase-1 evaluation on the test split: reconstruction, column consensus, BLOSUM62 per position,
+    k-means separability (10-fold CV), t-SNE map.
+
+    Examples:
+      encode-vae report --dataset build/dataset --out build/reports/vae
+    """
+    from protfam_core.vae_report import phase1_report
+
+    busy = stderr.status("computing the phase-1 report") if not progress_disabled() else nullcontext()
+    with busy:
+        m = phase1_report(dataset, out, model=model, family=family, cache_dir=cache, split=split, seed=seed)
+    stderr.print(
+        f"{out}/report.md: aa residues {m['aa_residue_accuracy']:.4f}, consensus {m['consensus_agreement']:.4f}, "
+        f"k-means {m['kmeans_fingerprint_mean']:.4f} (gap pattern alone {m['kmeans_gap_pattern_mean']:.4f})",
+        markup=False,
+    )
+
+
+def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
+    return run(app, "encode-vae", argv, stdin, stdout)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
