@@ -1,0 +1,184 @@
+"""classify-cnn accuracy and speed against the pyhmmer anchor, every protocol named (writes Markdown + JSON).
+
+Protocols on one dataset (default build/dataset, random split), same run, same 2 cores:
+  (a) paper: test members placed into their own frame (uses the label), Table 1;
+  (b) blind: test sequences through FamilyClassifier exactly like a user's query, Table 1 + sequences/s;
+  (d) open set: sequences of extHomFam families the dataset does not contain (dropped by its size filter), fraction
+      `unassigned`; the known-family fraction unassigned comes from (b);
+  (e) anchor: pyhmmer hmmscan and hmmsearch of the same test sequences against the same frame HMMs (best hit;
+      E-value cut chosen on the validation split with the same <= 1% unassigned rule as the CNN's threshold);
+  control: can the gap/padding pattern of the placed rows alone tell member rows from foreign-frame rows?
+
+Usage: python benchmarks/classify_accuracy.py [--dataset build/dataset] [--out build/bench/classify]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from protfam_core.classify import FALLBACK_EVALUE, FamilyClassifier
+from protfam_core.cnn_evaluate import blind_protocol, paper_protocol, write_outcome
+from protfam_core.cnn_examples import split_examples
+from protfam_core.cnn_report import UNASSIGNED, macro_average, overall_accuracy, table1
+from protfam_core.dataset import load_dataset
+from protfam_core.features import FeatureCache
+from protfam_core.hmmer_anchor import best_hits, classify, evalue_cut_for, load_hmms
+from protfam_core.seqio import Record, read_sequences
+
+FAMILIES_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "families" / "exthomfam"
+
+
+def unknown_family_sequences(dataset, per_family: int, seed: int) -> tuple[list[Record], list[str]]:
+    """Length-filtered sequences of the extHomFam families the dataset's size filter dropped (card: cleaning)."""
+    cleaning = dataset.card.get("cleaning", {})
+    merged = cleaning.get("merged_families", {})
+    dropped = set()
+    for name in cleaning.get("families_below_min_size", {}):
+        dropped.update(merged.get(name, [name]))
+    seen = {r.seq for r in dataset.sequences.values()}
+    rng = np.random.default_rng(seed)
+    records, labels = [], []
+    for fam in sorted(dropped):
+        pool = [r for r in read_sequences(FAMILIES_DIR / f"{fam}.fasta.gz") if 50 <= len(r.seq) <= 1200]
+        pool = [r for r in pool if r.seq not in seen]
+        if len(pool) < 20:
+            continue
+        for i in rng.permutation(len(pool))[:per_family]:
+            records.append(Record(f"{fam}|{pool[i].id}", pool[i].seq))
+            labels.append(fam)
+    return records, labels
+
+
+def gap_pattern(rows: list[str], width: int) -> np.ndarray:
+    """1 where a placed row has a residue, 0 at a gap or right padding: all the control model is allowed to see."""
+    out = np.zeros((len(rows), width), np.float32)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = [c != "-" for c in r]
+    return out
+
+
+def gap_control(classifier: FamilyClassifier, cache: FeatureCache) -> dict[str, float]:
+    """Member-vs-foreign-frame accuracy on test rows: the real CNN vs a logistic regression on the gap pattern only."""
+    from sklearn.linear_model import LogisticRegression
+
+    fp, fams, width = classifier.fingerprinter, classifier.families, classifier.fingerprinter.width
+    train = split_examples(cache, "train", fp, fams)
+    test = split_examples(cache, "test", fp, fams)
+    index = {f: i for i, f in enumerate(fams)}
+
+    def features(ex):
+        frame = np.zeros((len(ex.frames), len(fams)), np.float32)
+        frame[np.arange(len(ex.frames)), [index[f] for f in ex.frames]] = 1
+        return np.hstack([gap_pattern([p.row for p in ex.placements], width), frame])
+
+    lr = LogisticRegression(max_iter=2000, C=1.0).fit(features(train), train.positive)
+    lr_acc = float(np.mean(lr.predict(features(test)) == test.positive))
+    probs = classifier.cnn(test.fingerprints)
+    own = probs[np.arange(len(test.frames)), [index[f] for f in test.frames]]
+    cnn_acc = float(np.mean((own >= classifier.threshold) == test.positive))
+    majority = float(max(test.positive.mean(), 1 - test.positive.mean()))
+    return {
+        "test_rows": float(len(test.frames)),
+        "positive_share": float(test.positive.mean()),
+        "majority_baseline": majority,
+        "gap_pattern_logreg_accuracy": lr_acc,
+        "cnn_membership_accuracy": cnn_acc,
+    }
+
+
+def anchor(hmms, dataset, records, truth, mode: str) -> dict[str, float]:
+    """Anchor accuracy, macro F1 and speed on `records`, E-value cut chosen on the validation split."""
+    _, val_e, val_f = best_hits(hmms, dataset.records("val"), mode)
+    cut = evalue_cut_for(np.where([f != "" for f in val_f], val_e, np.inf))
+    calls, per_s = classify(hmms, records, cut, mode)
+    called = [c.family for c in calls]
+    avg = macro_average(table1(truth, called, dataset.frames.families))
+    return {
+        "evalue_cut": cut,
+        "accuracy": overall_accuracy(truth, called),
+        "macro_f1": avg.f1,
+        "unassigned": float(np.mean([c == UNASSIGNED for c in called])),
+        "seqs_per_s": per_s,
+        "calls": called,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="build/dataset")
+    ap.add_argument("--out", default="build/bench/classify")
+    ap.add_argument("--model", default=None, help="CNN bundle (default: shipped)")
+    ap.add_argument("--frames", default=None)
+    ap.add_argument("--cache", default="build/features")
+    ap.add_argument("--unknown-per-family", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-control", action="store_true")
+    ap.add_argument("--fallback-evalue", type=float, default=FALLBACK_EVALUE, help="0 = no forced-placement fallback")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    dataset = load_dataset(args.dataset)
+    clf = FamilyClassifier(args.model, args.frames, fallback_evalue=args.fallback_evalue)
+    fams = clf.families
+    res: dict = {"command": "python " + shlex.join(sys.argv), "dataset": args.dataset, "model": clf.cnn_bundle.ref}
+    res["threshold"] = clf.threshold
+    res["fallback_evalue"] = clf.fallback_evalue
+
+    paper = paper_protocol(clf, dataset, "test", args.cache)
+    write_outcome(paper, fams, out, "Table 1, paper protocol, test split")
+    res["a_paper"] = {"macro_f1": macro_average(table1(paper.truth, paper.calls, fams)).f1}
+    res["a_paper"]["accuracy"] = overall_accuracy(paper.truth, paper.calls)
+
+    blind = blind_protocol(clf, dataset, "test")
+    write_outcome(blind, fams, out, "Table 1, blind protocol, test split")
+    avg = macro_average(table1(blind.truth, blind.calls, fams))
+    res["b_blind"] = {
+        "sequences": len(blind.truth),
+        "macro_f1": avg.f1,
+        "macro_precision": avg.precision,
+        "macro_recall": avg.recall,
+        "accuracy": overall_accuracy(blind.truth, blind.calls),
+        "known_unassigned": float(np.mean([c == UNASSIGNED for c in blind.calls])),
+        "seqs_per_s": blind.per_second,
+    }
+
+    hmms = load_hmms(Path(args.dataset) / "frames.hmm")
+    test, truth = dataset.records("test"), dataset.labels("test")
+    res["e_anchor"] = {}
+    for mode in ("hmmscan", "hmmsearch"):
+        a = anchor(hmms, dataset, test, truth, mode)
+        a.pop("calls")
+        a["cnn_throughput_ratio"] = res["b_blind"]["seqs_per_s"] / a["seqs_per_s"]
+        res["e_anchor"][mode] = a
+
+    unknown, unknown_fams = unknown_family_sequences(dataset, args.unknown_per_family, args.seed)
+    start = time.perf_counter()
+    calls = clf.predict(unknown)
+    seconds = time.perf_counter() - start
+    cut = res["e_anchor"]["hmmscan"]["evalue_cut"]
+    anchor_calls, _ = classify(hmms, unknown, cut, "hmmscan")
+    res["d_open_set"] = {
+        "unknown_sequences": len(unknown),
+        "unknown_families": sorted(set(unknown_fams)),
+        "cnn_unassigned": float(np.mean([c.family == UNASSIGNED for c in calls])),
+        "anchor_hmmscan_unassigned": float(np.mean([c.family == UNASSIGNED for c in anchor_calls])),
+        "cnn_seqs_per_s": len(unknown) / seconds,
+    }
+    if not args.skip_control:
+        res["control_gap_pattern"] = gap_control(
+            clf, FeatureCache(dataset, args.cache, str(clf.ss_predictor.bundle.path))
+        )
+    text = json.dumps(res, indent=2)
+    (out / "results.json").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+"""classify-cnn: the family of raw protein sequences (the whole chain), CNN training and Table 1 evaluation."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from protfam_tools._cli import new_app, progress_disabled, run, stderr, streams
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from protfam_core import __version__
+from protfam_core.classify import FALLBACK_EVALUE, Call, FamilyClassifier
+from protfam_core.errors import InputError
+from protfam_core.onnx_runtime import sha256_file
+from protfam_core.seqio import read_sequences, write_text
+
+app = new_app("Family of raw protein sequences with the paper's CNN on VAE fingerprints; training and evaluation.")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        disable=progress_disabled(),
+    )
+
+
+def provenance(classifier: FamilyClassifier) -> str:
+    """The '#' line: tool version, threshold and name/version/sha256 (of model.json) of every bundle used."""
+    parts = [f"# classify-cnn {__version__}", f"threshold={classifier.threshold:.6g}"]
+    for role, bundle in classifier.bundles():
+        card_sha = sha256_file(Path(bundle.path) / "model.json")
+        parts.append(f"{role}={bundle.name}/{bundle.version} sha256={card_sha}")
+    return "\t".join(parts)
+
+
+def format_calls(calls: list[Call], top_k: int, header: str) -> str:
+    """TSV: '#' provenance line, column header, one row per query in input order."""
+    columns = ["query_id", "family", "score"]
+    for k in range(1, top_k + 1):
+        columns += [f"candidate_{k}", f"score_{k}"]
+    lines = [header, "\t".join(columns)]
+    for call in calls:
+        row = [call.query_id, call.family, f"{call.score:.6f}"]
+        for k in range(top_k):
+            fam, score = call.candidates[k] if k < len(call.candidates) else ("-", float("nan"))
+            row += [fam, "NA" if np.isnan(score) else f"{score:.6f}"]
+        lines.append("\t".join(row))
+    return "\n".join(lines) + "\n"
+
+
+def _fingerprint_calls(classifier: FamilyClassifier, source: str) -> list[Call]:
+    from protfam_core.fingerprints import read_fingerprints
+
+    fps = read_fingerprints(source, 90, stdin=streams.stdin)
+    return classifier.predict_fingerprints(fps.ids, fps.vectors.reshape(len(fps), 3, 30))
+
+
+Model = Annotated[
+    str | None, typer.Option(help="CNN bundle: name, name@alias, name/version or a folder (default: shipped).")
+]
+Frames = Annotated[str | None, typer.Option(help="Frames bundle (default: the one the CNN was trained with).")]
+Cache = Annotated[Path, typer.Option(help="Feature cache folder (placements, SS/SA per dataset and SS model).")]
+
+
+@app.command()
+def predict(
+    sequences: Annotated[str, typer.Argument(help="Raw protein FASTA (any seqio format, gzip ok) or '-' for stdin.")],
+    top_k: Annotated[int, typer.Option("--top-k", min=0, help="Also list the N best candidate families.")] = 0,
+    model: Model = None,
+    frames: Frames = None,
+    vae: Annotated[str | None, typer.Option(help="VAE bundle (default: the one the CNN was trained with).")] = None,
+    ss: Annotated[str | None, typer.Option(help="SS/SA bundle (default: the one the CNN was trained with).")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Score below which a call is 'unassigned' (default: the model's).")
+    ] = None,
+    fingerprints: Annotated[
+        bool, typer.Option("--fingerprints", help="Input is encode-vae fingerprints (TSV: id + 90 floats aa|ss|sa).")
+    ] = False,
+    fallback_evalue: Annotated[
+        float,
+        typer.Option(min=0.0, help="Force-place queries the search misses; keep frames with E <= this (0 = off)."),
+    ] = FALLBACK_EVALUE,
+    batch_size: Annotated[int, typer.Option(min=1, help="Sequences per batch.")] = 256,
+    output: Annotated[str, typer.Option("--output", "-o", help="TSV output path, '-' for stdout.")] = "-",
+) -> None:
+    """Classify sequences whose family is unknown: TSV query_id, family, score (one row per input, input order).
+
+    A sequence is searched against every family frame, each candidate placement is fingerprinted and scored by the
+    CNN; the best candidate wins, 'unassigned' if no frame is a candidate or its score is below the threshold.
+
+    Examples:
+      classify-cnn predict examples/queries.fasta
+      cat queries.fasta | classify-cnn predict - --top-k 3 > calls.tsv
+      prep-msa place q.fa --frames ds/ --family tln | encode-vae encode - | classify-cnn predict --fingerprints -
+    """
+    classifier = FamilyClassifier(model, frames, vae, ss, threshold, fallback_evalue=fallback_evalue)
+    if fingerprints:
+        calls = _fingerprint_calls(classifier, sequences)
+    else:
+        records = read_sequences(sequences, stdin=streams.stdin)
+        with _progress() as bar:
+            task = bar.add_task("classifying", total=len(records))
+            calls = classifier.predict(records, batch_size, partial(bar.advance, task))
+    write_text(format_calls(calls, top_k, provenance(classifier)), output, stdout=streams.stdout)
+
+
+@app.command()
+def train(
+    dataset: Annotated[Path, typer.Option(help="Dataset folder from `prep-msa build`.")],
+    out: Annotated[Path, typer.Option(help="Folder for the family-cnn and family-frames bundles.")] = Path("build/cnn"),
+    vae: Annotated[str | None, typer.Option(help="VAE bundle for the fingerprints (default: shipped).")] = None,
+    ss: Annotated[str | None, typer.Option(help="SS/SA bundle (default: shipped).")] = None,
+    cache: Cache = Path("build/features"),
+    seed: Annotated[int, typer.Option(help="Random seed (weights, batch order).")] = 0,
+    epochs: Annotated[int, typer.Option(min=1, help="Most epochs.")] = 40,
+    patience: Annotated[int, typer.Option(min=1, help="Early stopping: epochs without a better val loss.")] = 5,
+    max_minutes: Annotated[float, typer.Option(help="Wall-time bound of the training loop.")] = 8.0,
+    batch_size: Annotated[int, typer.Option(min=2)] = 512,
+    learning_rate: Annotated[float, typer.Option()] = 1e-3,
+    epoch_rows: Annotated[int, typer.Option(min=0, help="Training rows sampled per epoch (0 = all).")] = 20000,
+    name: Annotated[str, typer.Option(help="Bundle name of the CNN.")] = "family-cnn",
+    frames_name: Annotated[str, typer.Option(help="Bundle name of the frames.")] = "family-frames",
+    publish: Annotated[bool, typer.Option("--publish", help="Copy both bundles into registry/ as defaults.")] = False,
+) -> None:
+    """Train the paper's CNN on fingerprints of placed rows; export ONNX; track in MLflow; optionally publish.
+
+    Examples:
+      classify-cnn train --dataset build/dataset --out build/cnn --publish
+      PROTFAM_TRACKING_URI=sqlite:///build/mlflow.db classify-cnn train --dataset tests/data/mini --epochs 3
+    """
+    from protfam_core.cnn_model import TrainConfig
+    from protfam_core.cnn_train import train as train_cnn
+
+    config = TrainConfig(seed, epochs, patience, batch_size, learning_rate, max_minutes, epoch_rows)
+    result = train_cnn(
+        dataset, out, config, vae, cache, name, frames_name, ss=ss, log=lambda m: stderr.print(m, markup=False)
+    )
+    if publish:
+        from protfam_core.registry import publish as publish_bundle
+
+        publish_bundle(result.frames_folder)
+        publish_bundle(result.cnn_folder)
+    summary = ", ".join(f"{k}={v:.4g}" for k, v in result.metrics.items())
+    streams.stdout.write(f"{result.cnn_folder}\t{result.frames_folder}\t{summary}\n")
+
+
+@app.command()
+def evaluate(
+    dataset: Annotated[Path, typer.Option(help="Dataset folder the model was trained on.")],
+    out: Annotated[Path, typer.Option(help="Report folder: <protocol>/table1.md and <protocol>/confusion.png.")],
+    protocol: Annotated[list[str] | None, typer.Option(help="paper and/or blind (default: both).")] = None,
+    model: Model = None,
+    frames: Frames = None,
+    split: Annotated[str, typer.Option(help="Dataset split to evaluate.")] = "test",
+    cache: Cache = Path("build/features"),
+) -> None:
+    """Table 1 of the paper (per-family F1, precision, recall, accuracy + averages) and a confusion matrix.
+
+    Examples:
+      classify-cnn evaluate --dataset build/dataset --out build/report
+      classify-cnn evaluate --dataset tests/data/mini --out /tmp/r --protocol blind --model build/cnn/family-cnn
+    """
+    from protfam_core.cnn_evaluate import PROTOCOLS, blind_protocol, paper_protocol, write_outcome
+    from protfam_core.cnn_report import macro_average, table1
+    from protfam_core.dataset import load_dataset
+
+    protocols = protocol or list(PROTOCOLS)
+    unknown = [p for p in protocols if p not in PROTOCOLS]
+    if unknown:
+        raise InputError(f"unknown protocol {unknown[0]!r} (choose from {', '.join(PROTOCOLS)})")
+    classifier = FamilyClassifier(model, frames)
+    data = load_dataset(dataset)
+    for name in protocols:
+        if name == "paper":
+            outcome = paper_protocol(classifier, data, split, cache)
+        else:
+            with _progress() as bar:
+                task = bar.add_task("classifying", total=len(data.records(split)))
+                outcome = blind_protocol(classifier, data, split, partial(bar.advance, task))
+        md, png = write_outcome(outcome, classifier.families, out, f"Table 1, {name} protocol, {split} split")
+        avg = macro_average(table1(outcome.truth, outcome.calls, classifier.families))
+        streams.stdout.write(f"{name}\tmacro_f1={avg.f1:.4f}\taccuracy={avg.accuracy:.4f}\t{md}\t{png}\n")
+
+
+def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
+    return run(app, "classify-cnn", argv, stdin, stdout)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
