@@ -1,0 +1,40 @@
+process PREPMSA_FILTER {
+    tag "$meta.id"
+    label 'process_single'
+
+    conda "${moduleDir}/../../../../environment.yml"
+    container 'protfam/protfam:0.1.0'
+
+    input:
+    tuple val(meta), path(alignment)
+
+    output:
+    tuple val(meta), path("${prefix}.filtered.afa"), emit: alignment
+    path "versions.yml"                            , emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    prep-msa filter $alignment --output ${prefix}.filtered.afa $args
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        protfam: \$(python3 -c 'import importlib.metadata as m; print(m.version("protfam"))')
+    END_VERSIONS
+    """
+
+    stub:
+    prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    touch ${prefix}.filtered.afa
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        protfam: \$(python3 -c 'import importlib.metadata as m; print(m.version("protfam"))')
+    END_VERSIONS
+    """
+}
