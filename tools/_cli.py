@@ -13,6 +13,7 @@ from typing import IO
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from protfam_core.errors import ProtfamError
 
@@ -69,3 +70,15 @@ def run(app: typer.Typer, prog: str, argv: list[str] | None, stdin: IO | None, s
 def progress_disabled() -> bool:
     """Progress bars go to stderr and only when it is a terminal, so pipes and logs stay clean."""
     return not sys.stderr.isatty()
+
+
+def progress_bar() -> Progress:
+    """The house progress bar: description, bar, done/total and time left, on stderr when it is a terminal."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        disable=progress_disabled(),
+    )

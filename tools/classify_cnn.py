@@ -8,8 +8,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from protfam_tools._cli import new_app, progress_disabled, run, stderr, streams
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from protfam_tools._cli import new_app, progress_bar, run, stderr, streams
 
 from protfam_core import __version__
 from protfam_core.classify import FALLBACK_EVALUE, Call, FamilyClassifier
@@ -18,17 +17,6 @@ from protfam_core.onnx_runtime import sha256_file
 from protfam_core.seqio import read_sequences, write_text
 
 app = new_app("Family of raw protein sequences with the paper's CNN on VAE fingerprints; training and evaluation.")
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=stderr,
-        disable=progress_disabled(),
-    )
 
 
 def provenance(classifier: FamilyClassifier) -> str:
@@ -105,7 +93,7 @@ def predict(
         calls = _fingerprint_calls(classifier, sequences)
     else:
         records = read_sequences(sequences, stdin=streams.stdin)
-        with _progress() as bar:
+        with progress_bar() as bar:
             task = bar.add_task("classifying", total=len(records))
             calls = classifier.predict(records, batch_size, partial(bar.advance, task))
     write_text(format_calls(calls, top_k, provenance(classifier)), output, stdout=streams.stdout)
@@ -181,7 +169,7 @@ def evaluate(
         if name == "paper":
             outcome = paper_protocol(classifier, data, split, cache)
         else:
-            with _progress() as bar:
+            with progress_bar() as bar:
                 task = bar.add_task("classifying", total=len(data.records(split)))
                 outcome = blind_protocol(classifier, data, split, partial(bar.advance, task))
         md, png = write_outcome(outcome, classifier.families, out, f"Table 1, {name} protocol, {split} split")
