@@ -38,7 +38,7 @@ def _indices(text: str, table: np.ndarray) -> np.ndarray:
 
 
 def one_hot(text: str, symbols: str) -> np.ndarray:
-    """One-hot encode an aligned string over `symbols`; unknown letters give an all-zero row. Shape (L, len(symbols))."""
+    """One-hot of an aligned string over `symbols`; unknown letters give an all-zero row. Shape (L, len(symbols))."""
     table = {AA_SYMBOLS: _AA_INDEX, SS_SYMBOLS: _SS_INDEX, SA_SYMBOLS: _SA_INDEX}.get(symbols)
     if table is None:
         table = _lookup(symbols)

@@ -107,7 +107,7 @@ def encode(
     ss: Annotated[Path | None, typer.Option(help="SS strings (H/E/C) per id, FASTA-like (SCRATCH .ss)")] = None,
     sa: Annotated[Path | None, typer.Option(help="SA strings (e/b; SCRATCH .acc '-' = b) per id")] = None,
     model: Model = None,
-    ss_model: Annotated[str | None, typer.Option(help="SS/SA model when --ss/--sa are not given")] = None,
+    ss_model: Annotated[str | None, typer.Option(help="SS/SA model if no --ss/--sa (default: the VAE's own)")] = None,
 ) -> None:
     """Fingerprints (z_mean, 30 floats per channel aa, ss, sa) of aligned rows, on onnxruntime.
 
@@ -135,6 +135,8 @@ def encode(
         raise InputError(
             f"{name}: rows are {len(records[0].seq)} columns wide, model {fp.model_id} takes at most {fp.width}"
         )
+    # Default to the SS model the VAE was trained on, not whichever is champion now.
+    ss_model = ss_model or fp.bundle.card.get("params", {}).get("ss_model")
     rows = rows_from_alignment([r.seq for r in records], _per_residue(ss, sa, records, ss_model))
     z = fp.encode_rows(rows)
     write_fingerprints([r.id for r in records], z, fmt, out, fp.model_id, streams.stdout)

@@ -1,0 +1,66 @@
+"""`predict-ss train` end to end on tiny real data: MMseqs2 cleaning, tracked training, ONNX bundle, publish."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+from protfam_tools.predict_ss import main
+
+from protfam_core import registry, tracking
+from protfam_core.ss_data import SSChain
+from protfam_core.ss_model import near_identical
+from protfam_core.ss_predict import SSPredictor
+
+DATA = Path(__file__).parent / "data" / "ss"
+
+
+def test_near_identical_catches_a_contained_domain_not_an_unrelated_chain():
+    ref = SSChain("ref", "DACEQAAIQCVESACESLCTEGEDRTGCYM", "?" * 30, "?" * 30)
+    full = "MSTNPKPQRKTKRNTNRRPQDVKFPGG" + ref.seq[:-1] + "L" + "GGSWLKQEEAHHHH"  # 1 mismatch in 30: 97%
+    other = "MKTAYIAKQRQISFVKSHFSRQ" * 2
+    queries = [SSChain("holder", full, "?" * len(full), "?" * len(full)), SSChain("other", other, "?" * 44, "?" * 44)]
+    assert near_identical(queries, [ref]) == {"holder"}
+
+
+def test_train_tracks_exports_and_publishes(tmp_path, monkeypatch):
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("PROTFAM_TRACKING_URI", store)
+    monkeypatch.setenv("PROTFAM_REGISTRY", str(tmp_path / "registry"))
+    out = io.StringIO()
+    args = ["train", "--cath-dssp", str(DATA / "cath_dssp"), "--flip", str(DATA / "flip"), "--cb513"]
+    args += [
+        str(DATA / "cb513_head.csv"),
+        "--epochs",
+        "2",
+        "--channels",
+        "16",
+        "--out",
+        str(tmp_path / "b"),
+        "--publish",
+    ]
+    assert main(args, stdout=out) == 0
+    assert out.getvalue().strip() == str(tmp_path / "b")
+    card = json.loads((tmp_path / "b" / "model.json").read_text())
+    assert card["kind"] == "ss" and card["data"]["train_chains"] == 4 and card["data"]["cb513_chains"] == 3
+    assert 0 <= card["metrics"]["cb513_q3"] <= 1 and card["params"]["channels"] == 16
+    # Published as the default SS model of that registry, and the ONNX model serves any length.
+    shipped = registry.resolve(None, "ss")
+    assert shipped.card["files"] == card["files"]
+    ((ss, sa),) = SSPredictor().predict_proba(["MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQ"])
+    assert ss.shape == (66, 3) and np.allclose(sa.sum(1), 1, atol=1e-5)
+    # The MLflow run has per-epoch metrics, and the bundle is a registered model version.
+    client = tracking.client(store)
+    (run,) = client.search_runs([client.get_experiment_by_name("predict-ss").experiment_id])
+    assert run.info.status == "FINISHED" and run.data.params["channels"] == "16"
+    assert len(client.get_metric_history(run.info.run_id, "valid_q3")) == 2
+    assert tracking.model_versions(client, "ss-predictor") == ["1"]
+    # Training can continue from the published model (same network, weights read back from its ONNX file).
+    args2 = [a for a in args if a != "--publish"] + ["--init", "ss-predictor", "--version", "2"]
+    args2[args2.index("--out") + 1] = str(tmp_path / "b2")
+    args2[args2.index("--epochs") + 1] = "1"
+    assert main(args2, stdout=io.StringIO()) == 0
+    card2 = json.loads((tmp_path / "b2" / "model.json").read_text())
+    assert card2["params"]["init"] == "ss-predictor/1" and card2["version"] == "2"

@@ -1,0 +1,136 @@
+"""predict-ss: 3-state secondary structure and 2-state solvent accessibility, predicted or read from SCRATCH/DSSP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from protfam_tools._cli import new_app, progress_bar, run, stderr, streams
+
+from protfam_core.errors import InputError
+from protfam_core.seqio import Record, read_alignment, read_sequences, write_text
+from protfam_core.ss_backends import BACKENDS, predict_dssp, predict_model, predict_scratch
+from protfam_core.ss_formats import FORMATS, format_results
+
+app = new_app("Secondary structure (H/E/C) and solvent accessibility (exposed/buried at 25% RSA) of proteins.")
+
+DATA = "../shared/data"  # the reference data beside the checkout, as in the project layout
+
+
+@app.command()
+def predict(
+    sequences: str = typer.Argument(
+        None, help="Protein FASTA (or an alignment with --msa), '-' for stdin; not used with --backend dssp."
+    ),
+    output_format: str = typer.Option(
+        "ss", "--format", "-f", help="ss (SCRATCH .ss), acc (SCRATCH .acc: e/-), sa (e/b), tsv (per residue), json."
+    ),
+    msa: bool = typer.Option(False, "--msa", help="Input is an alignment: gapped SS/SA strings of its exact width."),
+    backend: str = typer.Option("model", help="model (the shipped ONNX predictor), scratch or dssp."),
+    model: str = typer.Option(None, help="SS bundle: name, name@alias, name/version or a folder (default: shipped)."),
+    scratch_dir: str = typer.Option(None, help="Folder of SCRATCH-1D outputs (.ss/.ss8, .acc/.acc20) for scratch."),
+    structure: str = typer.Option(None, help="PDB or mmCIF file for --backend dssp (runs mkdssp)."),
+    chain: str = typer.Option(None, help="Comma-separated chain ids of --structure to report (default: all)."),
+    output: str = typer.Option("-", "--output", "-o", help="Output path, '-' for stdout."),
+) -> None:
+    """Per-residue SS and SA of every input sequence.
+
+    Examples:
+      predict-ss predict proteins.fasta > proteins.ss
+      predict-ss predict proteins.fasta --format tsv -o proteins.tsv
+      predict-ss predict family.afa --msa --format sa      # gapped e/b strings, the alignment's width
+      predict-ss predict test.fasta --backend scratch --scratch-dir scratch_out/ --format json
+      predict-ss predict --backend dssp --structure 1cbs.cif.gz --chain A --format tsv
+    """
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r} (one of {', '.join(BACKENDS)})")
+    if output_format not in FORMATS:
+        raise InputError(f"unknown format {output_format!r} (one of {', '.join(FORMATS)})")
+    aligned = None
+    model_id = backend
+    if backend == "dssp":
+        if structure is None:
+            raise InputError("--backend dssp needs --structure FILE")
+        if msa or sequences is not None:
+            raise InputError("--backend dssp reads the chains of --structure; give no sequence input and no --msa")
+        results = predict_dssp(structure, chain.split(",") if chain else None)
+        model_id = f"dssp:{Path(structure).name}"
+    else:
+        if sequences is None:
+            raise InputError("give a FASTA file (or '-' for stdin)")
+        if msa:
+            rows = read_alignment(sequences, stdin=streams.stdin)
+            aligned = {r.id: r.seq for r in rows}
+            if len(aligned) != len(rows):
+                raise InputError(f"{sequences}: duplicate sequence ids in the alignment")
+            records = [Record(r.id, r.seq.replace("-", "").replace(".", ""), r.description) for r in rows]
+        else:
+            records = read_sequences(sequences, stdin=streams.stdin)
+        if backend == "scratch":
+            if scratch_dir is None:
+                raise InputError("--backend scratch needs --scratch-dir DIR")
+            results = predict_scratch(records, scratch_dir)
+            model_id = f"scratch:{scratch_dir}"
+        else:
+            with progress_bar() as bar:
+                task = bar.add_task("predicting", total=sum(len(r.seq) for r in records))
+                results, model_id = predict_model(records, model, lambda n: bar.advance(task, n))
+    write_text(format_results(results, output_format, model_id, aligned), output, streams.stdout)
+
+
+@app.command()
+def train(
+    out: str = typer.Option("build/ss/ss-predictor", help="Bundle folder to write."),
+    cath_dssp: str = typer.Option(f"{DATA}/ss/cath_dssp", help="Folder with dssp.tar.xz and CATH_info.txt."),
+    flip: str = typer.Option(f"{DATA}/ss/flip/splits.zip", help="FLIP secondary-structure splits.zip (or folder)."),
+    cb513: str = typer.Option(f"{DATA}/ss/cb513/CB513.csv", help="CB513 csv: test set, kept out of training."),
+    blosum: str = typer.Option(f"{DATA}/blosum62/BLOSUM62", help="NCBI BLOSUM62 matrix file."),
+    epochs: int = typer.Option(8, min=1, help="Maximum epochs."),
+    patience: int = typer.Option(3, min=1, help="Stop after this many epochs without validation gain."),
+    channels: int = typer.Option(96, min=8, help="Convolution channels."),
+    lr: float = typer.Option(2e-3, help="Peak learning rate (one-cycle schedule)."),
+    seed: int = typer.Option(0, help="Seed of the DSSP split, batching and initialisation."),
+    time_limit: float = typer.Option(1200.0, help="Stop starting epochs after this many seconds."),
+    threads: int = typer.Option(2, min=1, help="Torch CPU threads."),
+    version: str = typer.Option("1", help="Version written into the model card."),
+    init: str = typer.Option(None, help="Continue training from this SS bundle (same network), e.g. ss-predictor."),
+    publish: bool = typer.Option(False, "--publish", help="Copy the bundle into registry/ as the default SS model."),
+) -> None:
+    """Train the SS/SA network on DSSP + FLIP, test on CB513 / FLIP test / held-out DSSP, export ONNX (tracked).
+
+    Examples:
+      predict-ss train --epochs 8 --out build/ss/ss-predictor
+      PROTFAM_TRACKING_URI=sqlite:///runs.db predict-ss train --epochs 2 --publish
+      predict-ss train --init ss-predictor --epochs 2 --lr 5e-4 --version 2 --publish
+    """
+    from protfam_core.ss_model import Sources, TrainConfig, train_and_export
+
+    cath = Path(cath_dssp)
+    sources = Sources(cath / "dssp.tar.xz", cath / "CATH_info.txt", Path(flip), Path(cb513), Path(blosum))
+    for path in (sources.cath_tar, sources.cath_info, sources.flip, sources.cb513, sources.blosum):
+        if not path.exists():
+            raise InputError(f"{path}: training data not found")
+    config = TrainConfig(
+        epochs=epochs, patience=patience, channels=channels, lr=lr, seed=seed, time_limit_s=time_limit, threads=threads
+    )
+
+    def log(message: str) -> None:
+        stderr.print(message, markup=False)
+
+    with progress_bar() as bar:
+        task = bar.add_task("training", total=None)
+
+        def progress(step: int, total: int) -> None:
+            bar.update(task, completed=step, total=total)
+
+        path, metrics = train_and_export(sources, Path(out), config, version=version, publish=publish, log=log,
+                                         progress=progress, init=init)  # fmt: skip
+    streams.stdout.write(f"{path}\n")
+
+
+def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
+    return run(app, "predict-ss", argv, stdin, stdout)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
