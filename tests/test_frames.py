@@ -101,3 +101,21 @@ def test_cli_place_forced_and_search(mini):
     headers = [ln for ln in out.getvalue().splitlines() if ln.startswith(">")]
     labels = mini.labels("test")[:6]
     assert [h.split()[1] for h in headers] == [f"family={fam}" for fam in labels]
+
+
+def test_cli_place_uses_the_shipped_frames_by_default_or_by_name(mini):
+    """Without --frames the shipped family-frames bundle is the frame set; a registry name works as well."""
+    text = "".join(f">{r.id}\n{r.seq}\n" for r in mini.records("test")[:4])
+    outputs = []
+    for extra in ([], ["--frames", "family-frames@champion"]):
+        out = io.StringIO()
+        assert main(["place", "-", *extra], stdin=io.StringIO(text), stdout=out) == 0
+        outputs.append(out.getvalue())
+    assert outputs[0] == outputs[1]
+    headers = [ln.split()[1] for ln in outputs[0].splitlines() if ln.startswith(">")]
+    assert headers == [f"family={fam}" for fam in mini.labels("test")[:4]]
+
+
+def test_cli_place_unknown_frames_model_is_one_clear_error(mini, capsys):
+    assert main(["place", "-", "--frames", "nosuch@champion"], stdin=io.StringIO(">a\nACDEFGHIKL\n")) == 2
+    assert "unknown model 'nosuch'" in capsys.readouterr().err

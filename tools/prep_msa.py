@@ -146,14 +146,23 @@ def split_cmd(
     _write("\n".join(lines) + "\n", output)
 
 
-def _frames(path: Path) -> FrameSet:
-    return FrameSet.load(path / "frames.hmm" if path.is_dir() else path)
+def _frames(ref: str | None) -> FrameSet:
+    """Frames from a frames.hmm file, a dataset folder, or a registry reference (None: the shipped default)."""
+    path = Path(ref) if ref is not None else None
+    if path is not None and path.exists():
+        return FrameSet.load(path / "frames.hmm" if path.is_dir() else path)
+    from protfam_core.registry import resolve
+
+    return FrameSet.load(resolve(ref, "frames").file("hmm"))
 
 
 @app.command("place")
 def place_cmd(
     input: Annotated[str, typer.Argument(help="Raw sequences to place (FASTA etc.), '-' for stdin.")],
-    frames: Annotated[Path, typer.Option("--frames", help="frames.hmm, or a dataset folder holding one.")],
+    frames: Annotated[
+        str | None,
+        typer.Option("--frames", help="frames.hmm, a dataset folder, or a model (default: the shipped family-frames)."),
+    ] = None,
     family: Annotated[str | None, typer.Option(help="Force every sequence into this family's frame.")] = None,
     output: Output = "-",
     evalue: Annotated[float, typer.Option(help="Search mode: E-value cut-off of candidate frames.")] = 10.0,
@@ -165,8 +174,9 @@ def place_cmd(
     Headers carry family, bit score and E-value.
 
     Examples:
+      prep-msa place query.fasta --family Fork_head > query.afa
       prep-msa place query.fasta --frames build/dataset --family tln > query.afa
-      cat unknown.fasta | prep-msa place - --frames build/dataset/frames.hmm
+      cat unknown.fasta | prep-msa place - --frames family-frames@champion
     """
     records = read_sequences(input, stdin=streams.stdin)
     frame_set = _frames(frames)
