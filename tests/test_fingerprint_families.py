@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from protfam_tools.encode_vae import main as encode_vae
 from protfam_tools.fingerprint_search import main
 
 from protfam_core.dataset import load_dataset
@@ -21,23 +20,19 @@ MINI = Path(__file__).resolve().parent / "data" / "mini"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("families")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PROTFAM_TRACKING_URI", f"sqlite:///{tmp / 'mlflow.db'}")
-    train = ["train", "-d", str(MINI), "--out", str(tmp / "vae"), "--cache", str(tmp / "cache"), "--epochs", "2"]
-    assert encode_vae([*train, "--batch-size", "32"]) == 0
-    mp.undo()
-    out = tmp / "families.fpi"
-    args = ["index", "families", "-d", str(MINI), "-o", str(out), "--cache", str(tmp / "cache")]
-    assert main([*args, "--vae", str(tmp / "vae")]) == 0
-    return tmp, FingerprintIndex.load(out)
+def built(tiny_vae, tmp_path_factory):
+    """The family index of the session's tiny VAE (tests/conftest.py), built through the CLI."""
+    out = tmp_path_factory.mktemp("families") / "families.fpi"
+    args = ["index", "families", "-d", str(MINI), "-o", str(out), "--cache", str(tiny_vae / "cache")]
+    assert main([*args, "--vae", str(tiny_vae / "bundle")]) == 0
+    return tiny_vae, out
 
 
 def test_family_index_is_the_mean_of_training_fingerprints(built):
-    tmp, index = built
+    tmp, index_path = built
+    index = FingerprintIndex.load(index_path)
     ds = load_dataset(MINI)
-    fp = Fingerprinter(str(tmp / "vae"))
+    fp = Fingerprinter(str(tmp / "bundle"))
     assert sorted(index.ids) == sorted(set(ds.labels("train"))) and index.dim == 90
     assert index.meta["model"] == fp.model_id
     placements, ss_sa = placed_features(ds, "train", tmp / "cache")
@@ -52,15 +47,15 @@ def test_family_index_is_the_mean_of_training_fingerprints(built):
 def test_encode_vae_output_searches_the_family_index(built):
     """Test-split members (never part of the centroids), placed in their own frame as in the paper's phase 1: the
     nearest family centroid should mostly be their own family."""
-    tmp, index = built
+    tmp, index_path = built
     ds = load_dataset(MINI)
-    fp = Fingerprinter(str(tmp / "vae"))
+    fp = Fingerprinter(str(tmp / "bundle"))
     placements, ss_sa = placed_features(ds, "test", tmp / "cache")
     z = fp.transform(placements, ss_sa)
     tsv = tsv_text([p.query_id for p in placements], z, fp.model_id)
     assert parse_fingerprints("enc.tsv", tsv).model == fp.model_id
     out = io.StringIO()
-    assert main(["search", "-", "-i", str(tmp / "families.fpi"), "-k", "1"], stdin=io.StringIO(tsv), stdout=out) == 0
+    assert main(["search", "-", "-i", str(index_path), "-k", "1"], stdin=io.StringIO(tsv), stdout=out) == 0
     rows = [ln.split("\t") for ln in out.getvalue().splitlines()[2:]]
     truth = dict(zip([p.query_id for p in placements], ds.labels("test"), strict=True))
     assert len(rows) == len(placements)

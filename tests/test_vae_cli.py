@@ -19,16 +19,9 @@ MINI = Path(__file__).resolve().parent / "data" / "mini"
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A tiny VAE bundle trained for two epochs through the CLI, tracked in a throwaway sqlite MLflow store."""
-    tmp = tmp_path_factory.mktemp("vae")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PROTFAM_TRACKING_URI", f"sqlite:///{tmp / 'mlflow.db'}")
-    args = ["train", "--dataset", str(MINI), "--out", str(tmp / "bundle"), "--cache", str(tmp / "cache")]
-    code = main([*args, "--epochs", "2", "--batch-size", "32", "--threads", "1"])
-    assert code == 0
-    yield tmp
-    mp.undo()
+def trained(tiny_vae):
+    """The session's tiny VAE (tests/conftest.py): bundle/, cache/ and its sqlite MLflow store."""
+    return tiny_vae
 
 
 @pytest.fixture(scope="module")
