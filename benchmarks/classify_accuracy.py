@@ -4,9 +4,10 @@ Protocols on one dataset (default build/dataset, random split), same run, same 2
   (a) paper: test members placed into their own frame (uses the label), Table 1;
   (b) blind: test sequences through FamilyClassifier exactly like a user's query, Table 1 + sequences/s;
   (d) open set: sequences of extHomFam families the dataset does not contain (dropped by its size filter), fraction
-      `unassigned`; the known-family fraction unassigned comes from (b);
+      `unassigned`; split by family: the val half chose the calling rule (`classify-cnn calibrate`), the test half
+      only measures it; the known-family fraction unassigned comes from (b);
   (e) anchor: pyhmmer hmmscan and hmmsearch of the same test sequences against the same frame HMMs (best hit;
-      E-value cut chosen on the validation split with the same <= 1% unassigned rule as the CNN's threshold);
+      E-value cut chosen with the CNN's calibration rule on the same validation sets: val split + open-set val half);
   control: can the gap/padding pattern of the placed rows alone tell member rows from foreign-frame rows?
 
 Usage: python benchmarks/classify_accuracy.py [--dataset build/dataset] [--out build/bench/classify]
@@ -23,37 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
-from protfam_core.classify import FALLBACK_EVALUE, FamilyClassifier
+from protfam_core.classify import FamilyClassifier
 from protfam_core.cnn_evaluate import blind_protocol, paper_protocol, write_outcome
 from protfam_core.cnn_examples import split_examples
 from protfam_core.cnn_report import UNASSIGNED, macro_average, overall_accuracy, table1
 from protfam_core.dataset import load_dataset
 from protfam_core.features import FeatureCache
-from protfam_core.hmmer_anchor import best_hits, classify, evalue_cut_for, load_hmms
-from protfam_core.seqio import Record, read_sequences
-
-FAMILIES_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "families" / "exthomfam"
-
-
-def unknown_family_sequences(dataset, per_family: int, seed: int) -> tuple[list[Record], list[str]]:
-    """Length-filtered sequences of the extHomFam families the dataset's size filter dropped (card: cleaning)."""
-    cleaning = dataset.card.get("cleaning", {})
-    merged = cleaning.get("merged_families", {})
-    dropped = set()
-    for name in cleaning.get("families_below_min_size", {}):
-        dropped.update(merged.get(name, [name]))
-    seen = {r.seq for r in dataset.sequences.values()}
-    rng = np.random.default_rng(seed)
-    records, labels = [], []
-    for fam in sorted(dropped):
-        pool = [r for r in read_sequences(FAMILIES_DIR / f"{fam}.fasta.gz") if 50 <= len(r.seq) <= 1200]
-        pool = [r for r in pool if r.seq not in seen]
-        if len(pool) < 20:
-            continue
-        for i in rng.permutation(len(pool))[:per_family]:
-            records.append(Record(f"{fam}|{pool[i].id}", pool[i].seq))
-            labels.append(fam)
-    return records, labels
+from protfam_core.hmmer_anchor import calibrated_cut, classify, load_hmms
+from protfam_core.open_set import unknown_records
 
 
 def gap_pattern(rows: list[str], width: int) -> np.ndarray:
@@ -93,10 +71,8 @@ def gap_control(classifier: FamilyClassifier, cache: FeatureCache) -> dict[str, 
     }
 
 
-def anchor(hmms, dataset, records, truth, mode: str) -> dict[str, float]:
-    """Anchor accuracy, macro F1 and speed on `records`, E-value cut chosen on the validation split."""
-    _, val_e, val_f = best_hits(hmms, dataset.records("val"), mode)
-    cut = evalue_cut_for(np.where([f != "" for f in val_f], val_e, np.inf))
+def anchor(hmms, dataset, records, truth, cut: float, mode: str) -> dict[str, float]:
+    """Anchor accuracy, macro F1 and speed on `records` at E-value cut `cut`."""
     calls, per_s = classify(hmms, records, cut, mode)
     called = [c.family for c in calls]
     avg = macro_average(table1(truth, called, dataset.frames.families))
@@ -106,7 +82,6 @@ def anchor(hmms, dataset, records, truth, mode: str) -> dict[str, float]:
         "macro_f1": avg.f1,
         "unassigned": float(np.mean([c == UNASSIGNED for c in called])),
         "seqs_per_s": per_s,
-        "calls": called,
     }
 
 
@@ -117,10 +92,8 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="CNN bundle (default: shipped)")
     ap.add_argument("--frames", default=None)
     ap.add_argument("--cache", default="build/features")
-    ap.add_argument("--unknown-per-family", type=int, default=40)
-    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-control", action="store_true")
-    ap.add_argument("--fallback-evalue", type=float, default=FALLBACK_EVALUE, help="0 = no forced-placement fallback")
+    ap.add_argument("--fallback-evalue", type=float, default=None, help="default: the model's; 0 = no fallback")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -151,26 +124,28 @@ def main() -> None:
 
     hmms = load_hmms(Path(args.dataset) / "frames.hmm")
     test, truth = dataset.records("test"), dataset.labels("test")
+    unknown_val, _ = unknown_records(dataset, "val")
+    val, val_labels = dataset.records("val"), dataset.labels("val")
     res["e_anchor"] = {}
     for mode in ("hmmscan", "hmmsearch"):
-        a = anchor(hmms, dataset, test, truth, mode)
-        a.pop("calls")
+        a = anchor(hmms, dataset, test, truth, calibrated_cut(hmms, val, val_labels, unknown_val, mode), mode)
         a["cnn_throughput_ratio"] = res["b_blind"]["seqs_per_s"] / a["seqs_per_s"]
         res["e_anchor"][mode] = a
 
-    unknown, unknown_fams = unknown_family_sequences(dataset, args.unknown_per_family, args.seed)
-    start = time.perf_counter()
-    calls = clf.predict(unknown)
-    seconds = time.perf_counter() - start
-    cut = res["e_anchor"]["hmmscan"]["evalue_cut"]
-    anchor_calls, _ = classify(hmms, unknown, cut, "hmmscan")
-    res["d_open_set"] = {
-        "unknown_sequences": len(unknown),
-        "unknown_families": sorted(set(unknown_fams)),
-        "cnn_unassigned": float(np.mean([c.family == UNASSIGNED for c in calls])),
-        "anchor_hmmscan_unassigned": float(np.mean([c.family == UNASSIGNED for c in anchor_calls])),
-        "cnn_seqs_per_s": len(unknown) / seconds,
-    }
+    res["d_open_set"] = {}
+    for part in ("test", "val", "all"):  # val chose the rule; test is the figure; all = both, for continuity
+        unknown, unknown_fams = unknown_records(dataset, part)
+        start = time.perf_counter()
+        calls = clf.predict(unknown)
+        seconds = time.perf_counter() - start
+        anchor_calls, _ = classify(hmms, unknown, res["e_anchor"]["hmmscan"]["evalue_cut"], "hmmscan")
+        res["d_open_set"][part] = {
+            "unknown_sequences": len(unknown),
+            "unknown_families": sorted(set(unknown_fams)),
+            "cnn_unassigned": float(np.mean([c.family == UNASSIGNED for c in calls])),
+            "anchor_hmmscan_unassigned": float(np.mean([c.family == UNASSIGNED for c in anchor_calls])),
+            "cnn_seqs_per_s": len(unknown) / seconds,
+        }
     if not args.skip_control:
         res["control_gap_pattern"] = gap_control(
             clf, FeatureCache(dataset, args.cache, str(clf.ss_predictor.bundle.path))

@@ -4,8 +4,8 @@ A query is searched against every family frame in one pyhmmer pass; each candida
 placement gives SS/SA-projected channels, the VAEs give the 3 x 30 fingerprint and the CNN gives one output per
 family. The query's score for family f is output f on its placement in frame f (the CNN was trained with rows placed
 in foreign frames as negatives, so that output means "this row belongs to the frame it sits in"). The best candidate
-wins; the call is `unassigned` when no frame is a candidate or the best score is below the threshold that was chosen
-on the validation split.
+wins; the call is `unassigned` when no frame is a candidate or the best score is below the threshold. The threshold
+and the fallback search's E-value come from the CNN's card, chosen on validation data (`calibrate.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 from .cnn_report import UNASSIGNED
 from .errors import InputError, ModelError
 from .frames import FrameSet, Placement
+from .registry import Bundle, resolve
 from .seqio import Record
 
 INPUT_NAME = "fingerprints"  # the CNN's ONNX input and output names (cnn_model exports them)
@@ -63,24 +64,19 @@ def candidate_placements(
     max_candidates: int = 5,
     fallback_evalue: float = FALLBACK_EVALUE,
 ) -> dict[str, list[Placement]]:
-    """Candidate frames of each query with its placement in each: one frame search, then a forced-placement fallback.
+    """Candidate frames of each query with its placement in each: one frame search, then a --max search fallback.
 
-    The search's filters miss a few short or divergent members (6 of 3,200 validation sequences of the benchmark
-    dataset have no hit at E <= 10). Those queries are force-placed (hmmalign) into every frame and keep the frames
-    whose placement E-value (trace P-value x number of frames) is <= `fallback_evalue` (0.01, HMMER's usual
-    inclusion threshold); the CNN then scores these candidates like any other.
+    The search's filters miss a few members, mostly of biased composition (6 of 3,200 validation sequences of the
+    benchmark dataset have no hit at E <= 10; the bias filter drops them). Those queries are searched again with
+    every filter off (hmmsearch --max) and keep the frames with E <= `fallback_evalue`; the CNN then scores these
+    candidates like any other. The null2-corrected E-values of that search keep low-complexity sequences of unknown
+    families (metallothioneins, toxins) out, which a forced alignment's raw score does not.
     """
     found = frames.search(list(records), evalue=evalue, max_candidates=max_candidates)
     missing = [r for r in records if not found[r.id]]
     if missing and fallback_evalue > 0:
-        pool: dict[str, list[Placement]] = {r.id: [] for r in missing}
-        n = len(frames.families)
-        for family in frames.families:
-            for p in frames.place(missing, family):
-                if p.evalue * n <= fallback_evalue:
-                    pool[p.query_id].append(p)
-        for query_id, cands in pool.items():
-            found[query_id] = sorted(cands, key=lambda p: (-p.score, p.family))[:max_candidates]
+        again = frames.search(missing, evalue=fallback_evalue, max_candidates=max_candidates, max_sensitivity=True)
+        found.update(again)
     return found
 
 
@@ -104,6 +100,29 @@ def check_families(cnn_families: Sequence[str], frames_families: Sequence[str], 
         raise ModelError("the frames bundle's HMM file does not hold the families its model card lists")
 
 
+def pinned(card: dict, role: str, override: str | None = None) -> Bundle:
+    """The bundle a CNN card names for `role` (frames, vae, ss), or `override`.
+
+    A card also records the sha256 of each named bundle's model.json (`pins`): a name/version that resolves to
+    another bundle (a store numbering versions its own way, an edited card) is refused instead of silently used.
+    """
+    if override is not None:
+        return resolve(override, role)
+    bundle = resolve(card.get(role), role)
+    expected = card.get("pins", {}).get(role)
+    if expected is not None and bundle.card_sha256() != expected:
+        raise ModelError(
+            f"the CNN was trained with {role} {card.get(role)} (model.json sha256 {expected[:12]}...), but that name "
+            f"resolves to {bundle.ref} (sha256 {bundle.card_sha256()[:12]}...)"
+        )
+    return bundle
+
+
+def pins(bundles: dict[str, Bundle]) -> dict[str, str]:
+    """`pins` of a CNN card: role -> sha256 of that bundle's model.json."""
+    return {role: b.card_sha256() for role, b in bundles.items()}
+
+
 class FamilyClassifier:
     """sklearn-style predictor over the shipped (or named) bundles: frames, SS/SA, VAE fingerprints, CNN."""
 
@@ -116,26 +135,26 @@ class FamilyClassifier:
         threshold: float | None = None,
         max_candidates: int = 5,
         evalue: float = 10.0,
-        fallback_evalue: float = FALLBACK_EVALUE,
+        fallback_evalue: float | None = None,
     ) -> None:
-        from .registry import resolve
         from .ss_predict import SSPredictor
         from .vae_encode import Fingerprinter
 
         self.cnn_bundle = resolve(model, "cnn")
-        self.frames_bundle = resolve(frames if frames is not None else self.cnn_bundle.card.get("frames"), "frames")
+        card = self.cnn_bundle.card
+        self.frames_bundle = pinned(card, "frames", frames)
         self.frames = FrameSet.load(self.frames_bundle.file("hmm"))
-        self.families: list[str] = list(self.cnn_bundle.card["families"])
+        self.families: list[str] = list(card["families"])
         check_families(self.families, self.frames_bundle.card["families"], self.frames)
         self._cnn = self.cnn_bundle.onnx("model")
-        vae_ref = vae if vae is not None else self.cnn_bundle.card.get("vae")
-        self.vae_bundle = resolve(vae_ref, "vae")
+        self.vae_bundle = pinned(card, "vae", vae)
         self.fingerprinter = Fingerprinter(self.vae_bundle)
-        self.ss_predictor = SSPredictor(resolve(ss if ss is not None else self.cnn_bundle.card.get("ss"), "ss"))
-        self.threshold = float(self.cnn_bundle.card.get("threshold", 0.5) if threshold is None else threshold)
+        self.ss_predictor = SSPredictor(pinned(card, "ss", ss))
+        self.threshold = float(card.get("threshold", 0.5) if threshold is None else threshold)
         self.max_candidates = max_candidates
         self.evalue = evalue
-        self.fallback_evalue = fallback_evalue
+        fallback = card.get("fallback_evalue", FALLBACK_EVALUE) if fallback_evalue is None else fallback_evalue
+        self.fallback_evalue = float(fallback)
 
     def bundles(self) -> list[tuple[str, object]]:
         """(role, Bundle) of every model this predictor uses, for provenance lines."""

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .classify import choose_threshold, decide, family_scores
+from .classify import choose_threshold, decide, family_scores, pins
 from .cnn_examples import SEARCH, Examples, split_examples
 from .cnn_model import TrainConfig, export, parameter_count, predict, train_cnn
 from .cnn_report import overall_accuracy
@@ -143,6 +143,7 @@ def train(
                 "frames": f"{frames_name}/{frames_bundle.version}",
                 "vae": vae_id,
                 "ss": ss_bundle.ref,
+                "pins": pins({"frames": frames_bundle, "vae": fingerprinter.bundle, "ss": ss_bundle}),
                 "params": {**params, "parameters": parameter_count(model), "input": "1 x 3 x 30 (aa, ss, sa)"},
                 "metrics": metrics,
                 "data": {"checksum": dataset.card.get("checksum"), "description": str(dataset_dir)},

@@ -107,10 +107,21 @@ def classify(
     return calls, len(records) / seconds if seconds > 0 else float("inf")
 
 
-def evalue_cut_for(evalues: np.ndarray, max_unassigned: float = 0.01) -> float:
-    """The E-value cut that leaves at most `max_unassigned` of known (validation) sequences unassigned."""
-    finite = np.sort(np.asarray(evalues, dtype=float))
-    if not len(finite):
-        return 1e-3
-    k = int(np.ceil((1 - max_unassigned) * len(finite))) - 1
-    return float(finite[max(k, 0)])
+def calibrated_cut(
+    hmms: Sequence[pyhmmer.plan7.HMM],
+    known: Sequence[Record],
+    labels: Sequence[str],
+    unknown: Sequence[Record],
+    mode: str = "hmmscan",
+) -> float:
+    """The E-value cut chosen with the CNN's calibration rule (calibrate.choose_rule) on the same validation sets."""
+    from .calibrate import choose_rule, rules_for
+
+    def scores(records: Sequence[Record]) -> tuple[list[str | None], np.ndarray]:
+        _, evalue, family = best_hits(hmms, records, mode)
+        higher_is_better = [1 / (1 + e) if f else -1.0 for e, f in zip(evalue, family, strict=True)]
+        return [f or None for f in family], np.array(higher_is_better)
+
+    known_fams, known_scores = scores(known)
+    rule = choose_rule(rules_for(known_fams, known_scores, labels, scores(unknown)[1], 0.0))
+    return 1 / rule.threshold - 1 if rule.threshold > 0 else float("inf")

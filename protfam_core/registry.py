@@ -225,10 +225,12 @@ def _locked(root: Path) -> Iterator[None]:
 
 
 def _shipped_version(root: Path, bundle: Bundle) -> str:
-    """The version a bundle is shipped as: one with identical artifacts, its own, or the next free integer."""
+    """The version a bundle is shipped as: an identical one's (same card but for the version: same artifacts and
+    the same calling rule), its own, or the next free integer."""
     folder = root / bundle.name
     existing = [p.name for p in folder.iterdir() if (p / CARD).is_file()] if folder.is_dir() else []
-    same = [v for v in existing if Bundle.load(folder / v).card["files"] == bundle.card["files"]]
+    card = {k: v for k, v in bundle.card.items() if k != "version"}
+    same = [v for v in existing if {k: w for k, w in Bundle.load(folder / v).card.items() if k != "version"} == card]
     if same:
         return bundle.version if bundle.version in same else same[0]
     if bundle.version not in existing:
@@ -239,8 +241,8 @@ def _shipped_version(root: Path, bundle: Bundle) -> str:
 def publish(bundle_folder: str | Path, alias: str | None = CHAMPION, root: Path | None = None) -> Bundle:
     """Copy a bundle into the shipped registry as registry/<name>/<version>/ and update the manifest.
 
-    The bundle's own version is kept unless that version is already shipped with other artifacts, then the next
-    free integer is used; an identical bundle is not copied twice. Publishing under the `champion` alias also makes
+    The bundle's own version is kept unless that version is already shipped with another card, then the next free
+    integer is used; an identical bundle is not copied twice. Publishing under the `champion` alias also makes
     the model its kind's default.
     """
     root = root or registry_dir()

@@ -136,6 +136,19 @@ def test_bundles_whose_families_differ_are_refused(tmp_path: Path, capsys):
     assert rc != 0 and out == "" and "do not belong together" in capsys.readouterr().err
 
 
+def test_a_pinned_bundle_that_changed_is_refused(tmp_path: Path, capsys):
+    cnn = resolve(None, "cnn")
+    assert set(cnn.card["pins"]) == {"frames", "vae", "ss"}
+    bad = tmp_path / "cnn"
+    shutil.copytree(cnn.path, bad)
+    card = json.loads((bad / "model.json").read_text())
+    card["pins"]["vae"] = "0" * 64  # as if vae/1 now named another bundle than the one the CNN was trained with
+    (bad / "model.json").write_text(json.dumps(card))
+    rc, out = _run(["predict", str(QUERIES), "--model", str(bad)])
+    err = capsys.readouterr().err
+    assert rc != 0 and out == "" and "trained with vae vae/1" in err and len(err.strip().splitlines()) == 1
+
+
 def test_predict_proba_scores_candidates_only():
     clf = FamilyClassifier()
     recs = read_sequences(QUERIES)[:2]

@@ -8,7 +8,7 @@ import pytest
 from protfam_core.cnn_report import UNASSIGNED, overall_accuracy
 from protfam_core.dataset import load_dataset
 from protfam_core.errors import InputError, ModelError
-from protfam_core.hmmer_anchor import best_hits, classify, evalue_cut_for, load_hmms
+from protfam_core.hmmer_anchor import best_hits, calibrated_cut, classify, load_hmms
 from protfam_core.seqio import read_sequences
 
 MINI = Path(__file__).resolve().parent / "data" / "mini"
@@ -33,15 +33,15 @@ def test_anchor_classifies_held_out_members(mini):
     assert scan_speed > 0
 
 
-def test_evalue_cut_and_unassigned(mini):
+def test_calibrated_cut_and_unassigned(mini):
     hmms = load_hmms(MINI / "frames.hmm")
-    _, evalues, _ = best_hits(hmms, mini.records("val"))
-    cut = evalue_cut_for(evalues)
-    assert np.mean(evalues > cut) <= 0.01
-    # a real protein from a family outside the mini dataset (human beta globin) gets no confident hit
-    globin = read_sequences(TUTORIAL / "HBB_HUMAN")
-    calls, _ = classify(hmms, globin, 1e-3)
-    assert calls[0].family == UNASSIGNED
+    # real proteins of a family outside the mini dataset (globins of the HMMER tutorial) as the unknown set
+    unknown = read_sequences(TUTORIAL / "HBB_HUMAN") + read_sequences(TUTORIAL / "globins45.fa")[:5]
+    cut = calibrated_cut(hmms, mini.records("val"), mini.labels("val"), unknown)
+    calls, _ = classify(hmms, mini.records("val"), cut)
+    assert overall_accuracy(mini.labels("val"), [c.family for c in calls]) >= 0.95
+    calls, _ = classify(hmms, unknown, cut)
+    assert {c.family for c in calls} == {UNASSIGNED}
 
 
 def test_anchor_errors(tmp_path: Path):

@@ -11,7 +11,7 @@ import typer
 from protfam_tools._cli import new_app, progress_bar, run, stderr, streams
 
 from protfam_core import __version__
-from protfam_core.classify import FALLBACK_EVALUE, Call, FamilyClassifier
+from protfam_core.classify import Call, FamilyClassifier
 from protfam_core.errors import InputError
 from protfam_core.onnx_runtime import sha256_file
 from protfam_core.seqio import read_sequences, write_text
@@ -21,7 +21,11 @@ app = new_app("Family of raw protein sequences with the paper's CNN on VAE finge
 
 def provenance(classifier: FamilyClassifier) -> str:
     """The '#' line: tool version, threshold and name/version/sha256 (of model.json) of every bundle used."""
-    parts = [f"# classify-cnn {__version__}", f"threshold={classifier.threshold:.6g}"]
+    parts = [
+        f"# classify-cnn {__version__}",
+        f"threshold={classifier.threshold:.6g}",
+        f"fallback_evalue={classifier.fallback_evalue:.6g}",
+    ]
     for role, bundle in classifier.bundles():
         card_sha = sha256_file(Path(bundle.path) / "model.json")
         parts.append(f"{role}={bundle.name}/{bundle.version} sha256={card_sha}")
@@ -72,9 +76,13 @@ def predict(
         bool, typer.Option("--fingerprints", help="Input is encode-vae fingerprints (TSV: id + 90 floats aa|ss|sa).")
     ] = False,
     fallback_evalue: Annotated[
-        float,
-        typer.Option(min=0.0, help="Force-place queries the search misses; keep frames with E <= this (0 = off)."),
-    ] = FALLBACK_EVALUE,
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Search queries without a hit again with every filter off; keep E <= this (default: the "
+            "model's; 0 = off).",
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Sequences per batch.")] = 256,
     output: Annotated[str, typer.Option("--output", "-o", help="TSV output path, '-' for stdout.")] = "-",
 ) -> None:
@@ -137,6 +145,53 @@ def train(
         publish_bundle(result.cnn_folder)
     summary = ", ".join(f"{k}={v:.4g}" for k, v in result.metrics.items())
     streams.stdout.write(f"{result.cnn_folder}\t{result.frames_folder}\t{summary}\n")
+
+
+@app.command()
+def calibrate(
+    dataset: Annotated[Path, typer.Option(help="Dataset folder the model was trained on (its val split is used).")],
+    unknown: Annotated[
+        str | None,
+        typer.Option(help="FASTA of families the model does not know, or '-' (default: the dataset's open-set val)."),
+    ] = None,
+    model: Model = None,
+    frames: Frames = None,
+    out: Annotated[Path, typer.Option(help="Folder for the calibrated bundle.")] = Path("build/cnn-calibrated"),
+    publish: Annotated[bool, typer.Option("--publish", help="Copy the bundle into registry/ as the default.")] = False,
+) -> None:
+    """Choose the threshold and fallback E-value on validation data: known members vs unknown-family sequences.
+
+    Writes a new CNN bundle (same network, new rule; the version is the calibration time) and prints the rule.
+    Test data never enters: known = the dataset's val split; unknown = families the dataset's size filter dropped,
+    the half of them the benchmarks never test on.
+
+    Examples:
+      classify-cnn calibrate --dataset build/dataset --publish
+      classify-cnn calibrate --dataset build/dataset --unknown my_other_families.fasta --out build/cal
+    """
+    from protfam_core.calibrate import calibrate as choose
+    from protfam_core.calibrate import save_calibrated
+    from protfam_core.dataset import load_dataset
+    from protfam_core.open_set import unknown_records
+
+    data = load_dataset(dataset)
+    if unknown is None:
+        unknown_seqs, _ = unknown_records(data, "val")
+        source = f"open-set val half of {dataset}: {len(unknown_seqs)} sequences"
+    else:
+        unknown_seqs = read_sequences(unknown, stdin=streams.stdin)
+        source = f"{unknown}: {len(unknown_seqs)} sequences"
+    classifier = FamilyClassifier(model, frames)
+    stderr.print(f"calibrating {classifier.cnn_bundle.ref} on {source} and the val split", markup=False)
+    rule, per_fallback = choose(classifier, data.records("val"), data.labels("val"), unknown_seqs)
+    sets = {"known": f"{dataset} val split: {len(data.records('val'))} sequences", "unknown": source}
+    bundle = save_calibrated(classifier, rule, per_fallback, out, sets)
+    if publish:
+        from protfam_core.registry import publish as publish_bundle
+
+        publish_bundle(bundle.path)
+    summary = "\t".join(f"{k}={v:.6g}" for k, v in rule.as_dict().items())
+    streams.stdout.write(f"{bundle.path}\t{summary}\n")
 
 
 @app.command()

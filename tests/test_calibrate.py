@@ -1,0 +1,82 @@
+"""Calibrating the calling rule on validation data: the rule, the open set split by family, the CLI."""
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from protfam_tools.classify_cnn import main
+
+from protfam_core.calibrate import FALLBACK_GRID, choose_rule, rules_for
+from protfam_core.classify import FamilyClassifier
+from protfam_core.dataset import load_dataset
+from protfam_core.errors import InputError
+from protfam_core.open_set import unknown_records
+from protfam_core.registry import resolve
+
+TESTS = Path(__file__).parent
+MINI = TESTS / "data" / "mini"
+PREP = TESTS / "data" / "prep" / "families"
+GLOBINS = TESTS.parents[1] / "shared" / "data" / "hmmer_tutorial" / "globins45.fa"
+
+
+def test_rule_sits_in_the_middle_of_the_gap_between_unknown_and_known_scores():
+    known = np.array([0.9, 0.8, 0.6, -1.0])  # -1 = no candidate at all
+    rules = rules_for(["a", "b", "a", None], known, ["a", "b", "a", "a"], np.array([0.1, 0.3, -1.0]), 0.0)
+    best = choose_rule(rules)
+    assert best.threshold == pytest.approx(0.45)  # between the best unknown (0.3) and the worst known (0.6)
+    assert (best.known_correct, best.known_unassigned, best.unknown_unassigned) == (0.75, 0.25, 1.0)
+
+
+def test_equal_rules_prefer_the_lowest_fallback_evalue():
+    args = (["a"], np.array([0.9]), ["a"], np.array([0.1]))
+    best = choose_rule(rules_for(*args, 1e-2) + rules_for(*args, 1e-4))
+    assert best.fallback_evalue == 1e-4 and best.balanced_accuracy == 1.0
+    with pytest.raises(InputError):
+        choose_rule([])
+
+
+def test_open_set_is_split_by_family_and_never_repeats_a_dataset_sequence():
+    ds = load_dataset(MINI)
+    # a card as `prep-msa build` writes it when the size filter drops families (these three are not in mini)
+    ds.card = {
+        **ds.card,
+        "source": str(PREP),
+        "cleaning": {
+            "families_below_min_size": {"Band_41": 2, "cyt3": 1},
+            "merged_families": {"Band_41": ["Band_41_M", "Band_41_N"]},
+        },
+    }
+    parts = {p: unknown_records(ds, p, per_family=10) for p in ("val", "test", "all")}
+    fams = {p: set(labels) for p, (_, labels) in parts.items()}
+    assert fams["val"] == {"Band_41_M", "cyt3"} and fams["test"] == {"Band_41_N"}
+    assert sorted(r.id for r in parts["all"][0]) == sorted(r.id for p in ("val", "test") for r in parts[p][0])
+    seen = {r.seq for r in ds.sequences.values()}
+    assert all(r.seq not in seen and 50 <= len(r.seq) <= 1200 for r in parts["all"][0])
+    with pytest.raises(InputError, match="open-set part"):
+        unknown_records(ds, "train")
+
+
+def test_calibrate_writes_a_new_bundle_that_predict_uses(tmp_path: Path):
+    out = io.StringIO()
+    args = ["calibrate", "--dataset", str(MINI), "--unknown", str(GLOBINS), "--out", str(tmp_path)]
+    assert main(args, stdout=out) == 0
+    folder = Path(out.getvalue().split("\t")[0])
+    card = json.loads((folder / "model.json").read_text())
+    shipped = resolve(None, "cnn")
+    assert card["calibration"]["from"] == shipped.ref and card["version"] != shipped.version
+    assert card["files"]["model"]["sha256"] == shipped.card["files"]["model"]["sha256"]  # same network
+    chosen = card["calibration"]["chosen"]
+    assert chosen["unknown_unassigned"] == 1.0 and chosen["known_correct"] >= 0.95  # globins are no family here
+    assert card["fallback_evalue"] in FALLBACK_GRID and 0.0 <= card["threshold"] < 1.0
+    clf = FamilyClassifier(str(folder))
+    assert (clf.threshold, clf.fallback_evalue) == (card["threshold"], card["fallback_evalue"])
+
+
+def test_calibrate_refuses_an_empty_unknown_set(tmp_path: Path, capsys):
+    empty = tmp_path / "empty.fasta"
+    empty.write_text("")
+    assert main(["calibrate", "--dataset", str(MINI), "--unknown", str(empty), "--out", str(tmp_path)]) != 0
+    assert "empty" in capsys.readouterr().err
+    assert not list(tmp_path.glob("family-cnn*"))
