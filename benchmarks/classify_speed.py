@@ -1,6 +1,6 @@
 """Where `classify-cnn predict` spends its time, stage by stage, next to pyhmmer on the same sequences.
 
-Stages of FamilyClassifier on the first N test sequences of a dataset (shipped models): frame search + `--max` search
+Stages of FamilyClassifier on the first N test sequences of a dataset (shipped models): frame search + sensitive search
 fallback, SS/SA prediction, VAE fingerprints, CNN; then the anchor, both ways (hmmscan and hmmsearch of the same frame
 HMMs, 2 threads); the ratio that counts is the one to the faster of the two.
 

@@ -64,18 +64,18 @@ def candidate_placements(
     max_candidates: int = 5,
     fallback_evalue: float = FALLBACK_EVALUE,
 ) -> dict[str, list[Placement]]:
-    """Candidate frames of each query with its placement in each: one frame search, then a --max search fallback.
+    """Candidate frames of each query with its placement in each: one frame search, then a sensitive search fallback.
 
     The search's filters miss a few members, mostly of biased composition (6 of 3,200 validation sequences of the
-    benchmark dataset have no hit at E <= 10; the bias filter drops them). Those queries are searched again with
-    every filter off (hmmsearch --max) and keep the frames with E <= `fallback_evalue`; the CNN then scores these
-    candidates like any other. The null2-corrected E-values of that search keep low-complexity sequences of unknown
-    families (metallothioneins, toxins) out, which a forced alignment's raw score does not.
+    benchmark dataset have no hit at E <= 10; the bias filter drops them). Those queries are searched again without
+    the bias filter (`FrameSet.search(sensitive=True)`) and keep the frames with E <= `fallback_evalue`; the CNN then
+    scores these candidates like any other. The null2-corrected E-values of that search keep low-complexity
+    sequences of unknown families (metallothioneins, toxins) out, which a forced alignment's raw score does not.
     """
     found = frames.search(list(records), evalue=evalue, max_candidates=max_candidates)
     missing = [r for r in records if not found[r.id]]
     if missing and fallback_evalue > 0:
-        again = frames.search(missing, evalue=fallback_evalue, max_candidates=max_candidates, max_sensitivity=True)
+        again = frames.search(missing, evalue=fallback_evalue, max_candidates=max_candidates, sensitive=True)
         found.update(again)
     return found
 

@@ -160,3 +160,13 @@ def test_predict_proba_scores_candidates_only():
         assert call.candidates and clf.families[int(np.argmax(row))] == call.candidates[0][0]
         for fam, score in call.candidates:
             assert row[index[fam]] == pytest.approx(score, abs=1e-6)
+
+
+def test_members_the_bias_filter_drops_are_found_and_cysteine_rich_unknowns_are_not():
+    clf = FamilyClassifier()
+    records = read_sequences(ROOT / "tests" / "data" / "fallback.fasta")
+    plain = clf.frames.search(records)
+    assert not plain[records[0].id] and not plain[records[1].id]  # the normal search misses both members
+    calls = clf.predict(records)
+    assert [c.family for c in calls] == ["Stap_Strp_toxin", "tln", "unassigned"]
+    assert clf.frames.search(records[2:], evalue=clf.fallback_evalue, sensitive=True)[records[2].id] == []
