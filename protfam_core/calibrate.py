@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .classify import FamilyClassifier, pins
+from .classify import Candidate, FamilyClassifier, pins
 from .errors import InputError
 from .registry import Bundle, save_bundle
 from .seqio import Record
@@ -42,11 +42,10 @@ class Rule:
         return {**asdict(self), "balanced_accuracy": self.balanced_accuracy}
 
 
-def _best(candidates: list[list[tuple[str, float]]]) -> tuple[list[str | None], np.ndarray]:
+def _best(candidates: list[list[Candidate]]) -> tuple[list[str | None], np.ndarray]:
     """Best candidate family (None if none) and its score (-1 if none) per query."""
-    fams = [max(c, key=lambda fs: fs[1])[0] if c else None for c in candidates]
-    scores = np.array([max(s for _, s in c) if c else -1.0 for c in candidates])
-    return fams, scores
+    best = [max(c, key=lambda x: x.score) if c else None for c in candidates]
+    return [b.family if b else None for b in best], np.array([b.score if b else -1.0 for b in best])
 
 
 def rules_for(

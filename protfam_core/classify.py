@@ -10,8 +10,10 @@ and the fallback search's E-value come from the CNN's card, chosen on validation
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,23 +28,36 @@ OUTPUT_NAME = "probabilities"
 FALLBACK_EVALUE = 0.01
 
 
+class Candidate(NamedTuple):
+    """One candidate family of a query: the CNN score of its placement in that frame and the search hit's E-value."""
+
+    family: str
+    score: float
+    evalue: float = math.nan  # NaN where no search produced it (fingerprint input)
+
+
 @dataclass(frozen=True)
 class Call:
-    """One query's answer: the called family (or `unassigned`), its score and all candidates, best first."""
+    """One query's answer: the called family (or `unassigned`), its score, the E-value of the best candidate's hit
+    and all candidates, best first."""
 
     query_id: str
     family: str
     score: float
-    candidates: tuple[tuple[str, float], ...] = ()
+    candidates: tuple[Candidate, ...] = ()
+
+    @property
+    def evalue(self) -> float:
+        return self.candidates[0].evalue if self.candidates else math.nan
 
 
-def decide(query_id: str, candidates: Sequence[tuple[str, float]], threshold: float) -> Call:
+def decide(query_id: str, candidates: Sequence[Candidate], threshold: float) -> Call:
     """The calling rule shared by training (threshold choice), evaluation and prediction."""
-    ranked = tuple(sorted(((f, float(s)) for f, s in candidates), key=lambda fs: (-fs[1], fs[0])))
+    ranked = tuple(sorted((Candidate(*c) for c in candidates), key=lambda c: (-c.score, c.family)))
     if not ranked:
         return Call(query_id, UNASSIGNED, 0.0, ())
-    family, score = ranked[0]
-    return Call(query_id, family if score >= threshold else UNASSIGNED, score, ranked)
+    best = ranked[0]
+    return Call(query_id, best.family if best.score >= threshold else UNASSIGNED, best.score, ranked)
 
 
 def choose_threshold(best_scores: Sequence[float | None], max_unassigned: float = 0.01) -> float:
@@ -179,15 +194,15 @@ class FamilyClassifier:
             self.cnn(self.fingerprinter.transform(list(placements), list(ss_sa))), placements, self.families
         )
 
-    def candidates(self, records: Sequence[Record]) -> list[list[tuple[str, float]]]:
-        """(family, score) of every candidate frame of every record, in input order."""
+    def candidates(self, records: Sequence[Record]) -> list[list[Candidate]]:
+        """Every candidate frame of every record (family, CNN score, search E-value), in input order."""
         found = candidate_placements(self.frames, records, self.evalue, self.max_candidates, self.fallback_evalue)
         predicted = dict(zip((r.id for r in records), self.ss_predictor.predict([r.seq for r in records]), strict=True))
         placements = [p for r in records for p in found[r.id]]
         scores = self.score_placements(placements, [tuple(predicted[p.query_id]) for p in placements])
-        out: dict[str, list[tuple[str, float]]] = {r.id: [] for r in records}
+        out: dict[str, list[Candidate]] = {r.id: [] for r in records}
         for p, s in zip(placements, scores, strict=True):
-            out[p.query_id].append((p.family, float(s)))
+            out[p.query_id].append(Candidate(p.family, float(s), float(p.evalue)))
         return [out[r.id] for r in records]
 
     def predict(
@@ -209,14 +224,14 @@ class FamilyClassifier:
         index = {f: i for i, f in enumerate(self.families)}
         out = np.zeros((len(records), len(self.families)), np.float32)
         for i, call in enumerate(self.predict(records, batch_size)):
-            for fam, score in call.candidates:
-                out[i, index[fam]] = score
+            for c in call.candidates:
+                out[i, index[c.family]] = c.score
         return out
 
     def predict_fingerprints(self, ids: Sequence[str], fingerprints: np.ndarray) -> list[Call]:
         """Calls for precomputed fingerprints (frame unknown): every family is a candidate, as in the paper."""
         probs = self.cnn(fingerprints)
         return [
-            decide(q, list(zip(self.families, row.tolist(), strict=True)), self.threshold)
+            decide(q, [Candidate(f, s) for f, s in zip(self.families, row.tolist(), strict=True)], self.threshold)
             for q, row in zip(ids, probs, strict=True)
         ]

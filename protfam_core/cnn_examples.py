@@ -45,7 +45,7 @@ def searched(cache: FeatureCache, split: str, evalue: float = 10.0, max_candidat
 
     Cached per dataset checksum only: the search needs no SS model, so it can run before one exists.
     """
-    path = _cache_file(cache, f"{split}-e{evalue:g}-k{max_candidates}-fbmax{FALLBACK_EVALUE:g}.npz")
+    path = _cache_file(cache, f"{split}-e{evalue:g}-k{max_candidates}-fbsens{FALLBACK_EVALUE:g}.npz")
     if path is not None and path.exists():
         return load_placements(path)
     records = cache.dataset.records(split)

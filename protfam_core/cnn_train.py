@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .classify import choose_threshold, decide, family_scores, pins
+from .classify import Candidate, choose_threshold, decide, family_scores, pins
 from .cnn_examples import SEARCH, Examples, split_examples
 from .cnn_model import TrainConfig, export, parameter_count, predict, train_cnn
 from .cnn_report import overall_accuracy
@@ -41,9 +41,9 @@ def blind_calls(examples: Examples, probabilities: np.ndarray, families: list[st
     """Per query: the call from its searched candidates only (what predict does); queries without any get none."""
     mask = np.array([s == SEARCH for s in examples.sources], dtype=bool)
     scores = family_scores(probabilities[mask], [examples.placements[i] for i in np.flatnonzero(mask)], families)
-    per_query: dict[str, list[tuple[str, float]]] = {}
+    per_query: dict[str, list[Candidate]] = {}
     for i, s in zip(np.flatnonzero(mask), scores, strict=True):
-        per_query.setdefault(examples.query_ids[i], []).append((examples.frames[i], float(s)))
+        per_query.setdefault(examples.query_ids[i], []).append(Candidate(examples.frames[i], float(s)))
     return {q: decide(q, c, threshold) for q, c in per_query.items()}
 
 

@@ -61,13 +61,17 @@ def test_tsv_contract(file_output: str):
     for role in ("model=family-cnn/", "frames=family-frames/", "vae=", "ss=", "threshold="):
         assert role in comment
     assert comment.count("sha256=") == 4
-    assert lines[1].split("\t") == ["query_id", "family", "score", "candidate_1", "score_1", "candidate_2", "score_2"]
+    header = ["query_id", "family", "score", "evalue", "candidate_1", "score_1", "candidate_2", "score_2"]
+    assert lines[1].split("\t") == header
     rows = _rows(file_output)
     assert [r[0] for r in rows] == [r.id for r in read_sequences(QUERIES)]  # one row per input, input order
     for r in rows:
-        assert len(r) == 7 and 0.0 <= float(r[2]) <= 1.0
+        assert len(r) == 8 and 0.0 <= float(r[2]) <= 1.0
         if r[1] != "unassigned":
-            assert r[3] == r[1] and float(r[4]) == float(r[2])  # the call is the best candidate
+            assert r[4] == r[1] and float(r[5]) == float(r[2])  # the call is the best candidate
+            assert 0.0 <= float(r[3]) <= 1e-3  # and its frame-search hit is significant
+        elif r[4] == "-":
+            assert r[3] == "NA"  # no candidate frame: no E-value either
 
 
 def test_stdin_gives_the_same_calls(file_output: str):
@@ -158,8 +162,8 @@ def test_predict_proba_scores_candidates_only():
     index = {f: i for i, f in enumerate(clf.families)}
     for row, call in zip(probs, calls, strict=True):
         assert call.candidates and clf.families[int(np.argmax(row))] == call.candidates[0][0]
-        for fam, score in call.candidates:
-            assert row[index[fam]] == pytest.approx(score, abs=1e-6)
+        for c in call.candidates:
+            assert row[index[c.family]] == pytest.approx(c.score, abs=1e-6)
 
 
 def test_members_the_bias_filter_drops_are_found_and_cysteine_rich_unknowns_are_not():

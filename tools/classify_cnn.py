@@ -33,15 +33,18 @@ def provenance(classifier: FamilyClassifier) -> str:
 
 
 def format_calls(calls: list[Call], top_k: int, header: str) -> str:
-    """TSV: '#' provenance line, column header, one row per query in input order."""
-    columns = ["query_id", "family", "score"]
+    """TSV: '#' provenance line, column header, one row per query in input order.
+
+    `evalue` is the E-value of the frame-search hit behind the best candidate (its family when assigned), so a call
+    can be judged the way a HMMER user judges a hit; NA when there is no candidate or the input was fingerprints."""
+    columns = ["query_id", "family", "score", "evalue"]
     for k in range(1, top_k + 1):
         columns += [f"candidate_{k}", f"score_{k}"]
     lines = [header, "\t".join(columns)]
     for call in calls:
-        row = [call.query_id, call.family, f"{call.score:.6f}"]
+        row = [call.query_id, call.family, f"{call.score:.6f}", "NA" if np.isnan(call.evalue) else f"{call.evalue:.3g}"]
         for k in range(top_k):
-            fam, score = call.candidates[k] if k < len(call.candidates) else ("-", float("nan"))
+            fam, score = call.candidates[k][:2] if k < len(call.candidates) else ("-", float("nan"))
             row += [fam, "NA" if np.isnan(score) else f"{score:.6f}"]
         lines.append("\t".join(row))
     return "\n".join(lines) + "\n"
@@ -79,14 +82,14 @@ def predict(
         float | None,
         typer.Option(
             min=0.0,
-            help="Search queries without a hit again with every filter off; keep E <= this (default: the "
+            help="Search queries without a hit again without the bias filter; keep E <= this (default: the "
             "model's; 0 = off).",
         ),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Sequences per batch.")] = 256,
     output: Annotated[str, typer.Option("--output", "-o", help="TSV output path, '-' for stdout.")] = "-",
 ) -> None:
-    """Classify sequences whose family is unknown: TSV query_id, family, score (one row per input, input order).
+    """Classify sequences whose family is unknown: TSV query_id, family, score, evalue (one row per input, in order).
 
     A sequence is searched against every family frame, each candidate placement is fingerprinted and scored by the
     CNN; the best candidate wins, 'unassigned' if no frame is a candidate or its score is below the threshold.
