@@ -114,6 +114,11 @@ def test_publish_then_resolve_by_default_name_alias_and_version(tmp_path: Path, 
         np.testing.assert_allclose(got, want, atol=1e-5)
     assert registry.publish(tmp_path / "b1").version == "1"  # identical bundle: no new version, champion moves back
     assert registry.resolve(None, "cnn").ref == "tiny/1"
+    # Same weights, another card (a recalibrated threshold): a new version, not silently the old one.
+    card = json.loads((tmp_path / "b1" / "model.json").read_text())
+    (tmp_path / "b1" / "model.json").write_text(json.dumps({**card, "threshold": 0.25}))
+    third = registry.publish(tmp_path / "b1")
+    assert third.version == "3" and third.card["threshold"] == 0.25
 
 
 def test_concurrent_publishing_loses_nothing(tmp_path: Path, isolated: Path) -> None:
