@@ -38,7 +38,7 @@ def main() -> None:
     print("command: python " + shlex.join(sys.argv))
     ds = load_dataset(args.dataset)
     shared = Fingerprinter()
-    cache = FeatureCache(ds, args.cache, shared.bundle.card["params"].get("ss_model"))
+    cache = FeatureCache(ds, args.cache, shared.ss_model)
     rows = {}
     for split in ("train", "val", "test"):
         placements, ss_sa = cache.own_frame(split)

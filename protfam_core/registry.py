@@ -229,8 +229,11 @@ def _shipped_version(root: Path, bundle: Bundle) -> str:
     the same calling rule), its own, or the next free integer."""
     folder = root / bundle.name
     existing = [p.name for p in folder.iterdir() if (p / CARD).is_file()] if folder.is_dir() else []
-    card = {k: v for k, v in bundle.card.items() if k != "version"}
-    same = [v for v in existing if {k: w for k, w in Bundle.load(folder / v).card.items() if k != "version"} == card]
+
+    def unversioned(card: dict) -> dict:
+        return {k: v for k, v in card.items() if k != "version"}
+
+    same = [v for v in existing if unversioned(Bundle.load(folder / v).card) == unversioned(bundle.card)]
     if same:
         return bundle.version if bundle.version in same else same[0]
     if bundle.version not in existing:

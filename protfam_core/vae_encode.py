@@ -43,6 +43,11 @@ class Fingerprinter:
         """name/version of the bundle, for provenance lines in outputs."""
         return self.bundle.ref
 
+    @property
+    def ss_model(self) -> str | None:
+        """The SS/SA model the VAE was trained with: features for it must come from the same one."""
+        return self.bundle.card.get("params", {}).get("ss_model")
+
     def encode_rows(self, rows: dict[str, Sequence[str]]) -> np.ndarray:
         """(n, 3, latent) z_mean of aligned channel strings {"aa": [...], "ss": [...], "sa": [...]}."""
         n = len(rows["aa"])

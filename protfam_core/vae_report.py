@@ -175,8 +175,7 @@ def phase1_report(
 
     ds = load_dataset(dataset_dir)
     fp = Fingerprinter(model)
-    # SS/SA from the predictor the VAE was trained with, not whatever is the default now
-    placements, ss_sa = FeatureCache(ds, cache_dir, fp.bundle.card.get("params", {}).get("ss_model")).own_frame(split)
+    placements, ss_sa = FeatureCache(ds, cache_dir, fp.ss_model).own_frame(split)
     if not placements:
         raise InputError(f"{dataset_dir}: the {split} split is empty")
     labels = [p.family for p in placements]
