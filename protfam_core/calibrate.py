@@ -100,16 +100,30 @@ def calibrate(
     everything, per_fallback = [], []
     saved = classifier.fallback_evalue
     try:
+        classifier.fallback_evalue = 0.0
+        searched = classifier.candidates(known), classifier.candidates(unknown)
         for e in fallback_grid:
             classifier.fallback_evalue = e
-            kf, ks = _best(classifier.candidates(known))
-            _, us = _best(classifier.candidates(unknown))
+            kf, ks = _best(_with_fallback(classifier, known, searched[0]))
+            _, us = _best(_with_fallback(classifier, unknown, searched[1]))
             rules = rules_for(kf, ks, labels, us, e)
             everything += rules
             per_fallback.append(choose_rule(rules))
     finally:
         classifier.fallback_evalue = saved
     return choose_rule(everything), per_fallback
+
+
+def _with_fallback(
+    classifier: FamilyClassifier, records: Sequence[Record], searched: list[list[Candidate]]
+) -> list[list[Candidate]]:
+    """Candidates at the classifier's fallback E-value, from those of the plain search (computed once): only the
+    records without any go through the chain again. Per-record results do not depend on the batch."""
+    missing = [i for i, c in enumerate(searched) if not c]
+    if not missing or classifier.fallback_evalue <= 0:
+        return searched
+    found = dict(zip(missing, classifier.candidates([records[i] for i in missing]), strict=True))
+    return [found.get(i, c) for i, c in enumerate(searched)]
 
 
 def save_calibrated(
