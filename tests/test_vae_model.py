@@ -50,6 +50,13 @@ def test_few_steps_of_training_lower_the_loss_and_are_seeded(rows):
     assert 0.0 < res <= 1.0 and 0.0 < allpos <= 1.0
 
 
+def test_training_builds_the_hidden_width_it_is_given(rows):
+    _, x, _ = rows
+    model = train_channel(x, x, TrainConfig(epochs=1, batch_size=16, threads=1, hidden=16)).model
+    assert model.encoder.hidden.out_features == 16 and model.decoder.hidden.out_features == 16
+    assert TrainConfig().hidden == 128  # the paper's width stays the default
+
+
 def test_onnx_encoder_and_decoder_match_torch(tmp_path, rows):
     _, x, _ = rows
     model = train_channel(x, x, TrainConfig(epochs=2, batch_size=16, threads=1)).model
