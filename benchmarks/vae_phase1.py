@@ -36,6 +36,7 @@ def main() -> None:
     print(f"column consensus equal: {m['consensus_agreement']:.4f} of {m['consensus_columns']} columns (paper 0.95)")
     print(f"k-means 10-fold CV, aa+ss+sa: {m['kmeans_fingerprint_mean']:.4f} +- {m['kmeans_fingerprint_std']:.4f}")
     print(f"k-means 10-fold CV, aa fingerprint only: {m['kmeans_aa_mean']:.4f} +- {m['kmeans_aa_std']:.4f}")
+    print(f"k-means 10-fold CV, PCA of the input: {m['kmeans_input_pca_mean']:.4f} +- {m['kmeans_input_pca_std']:.4f}")
     print(f"k-means 10-fold CV, gap pattern: {m['kmeans_gap_pattern_mean']:.4f} +- {m['kmeans_gap_pattern_std']:.4f}")
     print(f"1-NN 10-fold CV: fingerprints {m['nn_fingerprint']:.4f}, gap pattern alone {m['nn_gap_pattern']:.4f}")
     print(f"figure family {m['figure_family']}: mean BLOSUM62 per position {m['figure_mean_blosum']:.2f}")

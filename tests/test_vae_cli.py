@@ -115,6 +115,7 @@ def test_report_writes_markdown_and_plots(trained, tmp_path):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
     m = json.loads((out / "metrics.json").read_text())
     assert 0 <= m["aa_residue_accuracy"] <= 1 and m["rows"] == len(load_dataset(MINI).records("test"))
+    assert 0 < m["kmeans_input_pca_mean"] <= 1 and "PCA of the input rows" in text
 
 
 def test_too_wide_alignment_is_refused(trained, tmp_path, capsys):
