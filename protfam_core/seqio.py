@@ -117,6 +117,14 @@ def _check_letters(name: str, rec: Record, allowed: frozenset[str]) -> None:
         raise InputError(f"{name}: sequence {rec.id!r} has a non-amino-acid character {c!r} at position {i + 1}")
 
 
+def _refuse_nucleotides(name: str, records: list[Record]) -> None:
+    """A DNA/RNA file passes the letter check (A, C, G, T, U, N are amino-acid codes) and would be called
+    'unassigned' without a word; refuse a whole input made of those letters only, as HMMER's alphabet guess does."""
+    letters = "".join(r.seq for r in records).replace(GAP, "").replace(".", "").upper()
+    if len(letters) >= 20 and set(letters) <= set("ACGTUN"):
+        raise InputError(f"{name}: looks like nucleotide sequences (only A, C, G, T/U, N); protfam reads proteins")
+
+
 def read_sequences(
     source: Source,
     fmt: str | None = None,
@@ -141,6 +149,7 @@ def read_sequences(
             raise InputError(f"{name}: duplicate sequence id {rec.id!r}")
         seen.add(rec.id)
         out.append(rec)
+    _refuse_nucleotides(name, out)
     return out
 
 
@@ -160,6 +169,7 @@ def read_alignment(source: Source, fmt: str | None = None, *, stdin: IO | None =
     widths = {len(r.seq) for r in rows}
     if len(widths) != 1:
         raise InputError(f"{name}: not an alignment (rows have {len(widths)} different widths)")
+    _refuse_nucleotides(name, rows)
     return rows
 
 

@@ -112,7 +112,11 @@ def test_fingerprints_piped_from_prep_msa_and_encode_vae():
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("", "input is empty"), (">x\nMKV1LLA\n", "non-amino-acid character '1'")],
+    [
+        ("", "input is empty"),
+        (">x\nMKV1LLA\n", "non-amino-acid character '1'"),
+        (">x\nATGGCGTACGATCGATCGTAGCTAGC\n", "looks like nucleotide sequences"),
+    ],
 )
 def test_bad_input_fails_with_one_line(text: str, message: str, capsys):
     rc, out = _run(["predict", "-"], stdin=text)

@@ -67,6 +67,7 @@ def test_write_fasta_is_atomic_and_readable(tmp_path):
         (b"hello world\n", "not FASTA"),
         (b">s1\nACD3FG\n", "non-amino-acid character '3'"),
         (b">s1\nACDEF\n>s1\nACDEF\n", "duplicate sequence id"),
+        (b">nt\nATGGCGTACGATCGATCG\n>nt2\nACGUNNACGU\n", "looks like nucleotide sequences"),
         (gzip.compress(b"")[:10], "corrupt gzip"),
         (b"\x00\xff\xfe\x00", "not a text file"),
     ],
@@ -76,6 +77,16 @@ def test_bad_input_gets_one_clear_error(tmp_path, content, message):
     bad.write_bytes(content)
     with pytest.raises(InputError, match=message):
         read_sequences(bad)
+
+
+def test_nucleotide_alignment_is_refused_but_short_or_protein_rows_pass(tmp_path):
+    dna = tmp_path / "dna.afa"
+    dna.write_text(">a\nATGGC-TACGATCGATCG\n>b\nATGGCGTACGA-CGATCG\n")
+    with pytest.raises(InputError, match="looks like nucleotide"):
+        read_alignment(dna)
+    short = tmp_path / "short.fa"
+    short.write_text(">p\nGAGTC\n")  # a 5-residue peptide of those letters is still a protein
+    assert read_sequences(short)[0].seq == "GAGTC"
 
 
 def test_length_limit_and_missing_file(tmp_path):

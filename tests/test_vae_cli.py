@@ -121,7 +121,7 @@ def test_report_writes_markdown_and_plots(trained, tmp_path):
 def test_too_wide_alignment_is_refused(trained, tmp_path, capsys):
     width = json.loads((trained / "bundle" / "model.json").read_text())["width"]
     afa = tmp_path / "wide.afa"
-    afa.write_text(f">a\n{'A' * (width + 1)}\n")
+    afa.write_text(f">a\n{('MKVL' * width)[: width + 1]}\n")
     assert main(["encode", str(afa), "--model", str(trained / "bundle")]) == 2
     assert "columns wide" in capsys.readouterr().err
 
