@@ -28,6 +28,7 @@ import faiss
 import numpy as np
 
 from protfam_core.distances import AUTHORS_METRICS, pairwise
+from protfam_core.features import CHANNEL_ORDER
 from protfam_core.fingerprints import Fingerprints, read_fingerprints
 from protfam_core.fpindex import FingerprintIndex
 
@@ -214,7 +215,7 @@ def families(dataset_dir: Path, cache: Path, vae: str | None) -> None:
         label = f"minkowski p={p:g}" if metric == "minkowski" else metric
         print(f"{label} | {fam_acc:.4f} | {seq_acc:.4f} ({time.perf_counter() - t:.1f} s)")
     print("\none channel's 30 floats only (euclidean): family level | sequence level")
-    for c, channel in enumerate(("aa", "ss", "sa")):
+    for c, channel in enumerate(CHANNEL_ORDER):
         cols = slice(30 * c, 30 * c + 30)
         fams = Fingerprints(fam_index.ids, fam_index.vectors[:, cols])
         fam = FingerprintIndex.build(fams).search(test_z[:, cols], 1).indices[:, 0]

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .frames import Placement
 
 CHANNELS: dict[str, str] = {"aa": AA_SYMBOLS, "ss": SS_SYMBOLS, "sa": SA_SYMBOLS}
+# The channel axis of a fingerprint (n, 3, 30), of the model bundles and of the TSV columns: aa, ss, sa.
+CHANNEL_ORDER: tuple[str, ...] = tuple(CHANNELS)
 
 
 def project(placement: Placement, per_residue: str) -> str:

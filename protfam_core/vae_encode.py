@@ -13,13 +13,12 @@ import numpy as np
 
 from .alphabet import GAP
 from .errors import InputError, ModelError
-from .features import CHANNELS, channel_matrix, channel_rows
+from .features import CHANNEL_ORDER, CHANNELS, channel_matrix, channel_rows
 
 if TYPE_CHECKING:
     from .frames import Placement
     from .registry import Bundle
 
-ORDER = ("aa", "ss", "sa")
 BATCH = 4096
 
 
@@ -35,8 +34,8 @@ class Fingerprinter:
             raise ModelError(f"model {self.bundle.name!r} is not a VAE bundle (kind {card.get('kind')!r})")
         self.width: int = int(card["width"])
         self.latent_dim: int = int(card.get("latent_dim", 30))
-        self._encoders = {ch: self.bundle.onnx(f"{ch}_encoder") for ch in ORDER}
-        self._decoders = {ch: self.bundle.onnx(f"{ch}_decoder") for ch in ORDER}
+        self._encoders = {ch: self.bundle.onnx(f"{ch}_encoder") for ch in CHANNEL_ORDER}
+        self._decoders = {ch: self.bundle.onnx(f"{ch}_decoder") for ch in CHANNEL_ORDER}
 
     @property
     def model_id(self) -> str:
@@ -51,8 +50,8 @@ class Fingerprinter:
     def encode_rows(self, rows: dict[str, Sequence[str]]) -> np.ndarray:
         """(n, 3, latent) z_mean of aligned channel strings {"aa": [...], "ss": [...], "sa": [...]}."""
         n = len(rows["aa"])
-        out = np.zeros((n, len(ORDER), self.latent_dim), dtype=np.float32)
-        for c, ch in enumerate(ORDER):
+        out = np.zeros((n, len(CHANNEL_ORDER), self.latent_dim), dtype=np.float32)
+        for c, ch in enumerate(CHANNEL_ORDER):
             if len(rows[ch]) != n:
                 raise InputError(f"{len(rows[ch])} {ch} rows for {n} sequences")
             for start in range(0, n, BATCH):
@@ -72,10 +71,10 @@ class Fingerprinter:
     def decode(self, fingerprints: np.ndarray) -> dict[str, np.ndarray]:
         """Per channel (n, width, k) sigmoid outputs of the decoders for (n, 3, latent) fingerprints."""
         fingerprints = np.asarray(fingerprints, dtype=np.float32)
-        if fingerprints.ndim != 3 or fingerprints.shape[1:] != (len(ORDER), self.latent_dim):
+        if fingerprints.ndim != 3 or fingerprints.shape[1:] != (len(CHANNEL_ORDER), self.latent_dim):
             raise InputError(f"fingerprints must have shape (n, 3, {self.latent_dim}), got {fingerprints.shape}")
         out = {}
-        for c, ch in enumerate(ORDER):
+        for c, ch in enumerate(CHANNEL_ORDER):
             dec = self._decoders[ch]
             parts = [
                 dec.run({dec.input_names[0]: fingerprints[s : s + BATCH, c]})[dec.output_names[0]]

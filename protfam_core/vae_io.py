@@ -12,10 +12,9 @@ from typing import IO
 import numpy as np
 
 from .errors import InputError
+from .features import CHANNEL_ORDER
 from .fingerprints import Fingerprints, atomic_write_bytes, format_authors, read_fingerprints, read_ids
 from .seqio import write_text
-
-CHANNEL_ORDER = ("aa", "ss", "sa")
 
 
 def tsv_text(ids: Sequence[str], z: np.ndarray, model_id: str) -> str:

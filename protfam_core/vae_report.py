@@ -17,7 +17,7 @@ import numpy as np
 
 from .alphabet import AMINO_ACIDS, GAP
 from .errors import InputError
-from .features import CHANNELS, FeatureCache, channel_matrix, channel_rows
+from .features import CHANNEL_ORDER, CHANNELS, FeatureCache, channel_matrix, channel_rows
 from .seqio import write_text
 from .vae_encode import Fingerprinter
 from .vae_train import residue_accuracy
@@ -111,7 +111,7 @@ def linear_code(rows: dict[str, Sequence[str]], width: int, size: int, seed: int
     size gives, so the k-means figure can be read against it."""
     from sklearn.decomposition import PCA
 
-    x = np.hstack([channel_matrix(rows[ch], CHANNELS[ch], width) for ch in ("aa", "ss", "sa")])
+    x = np.hstack([channel_matrix(rows[ch], CHANNELS[ch], width) for ch in CHANNEL_ORDER])
     return PCA(n_components=min(size, *x.shape), random_state=seed).fit_transform(x)
 
 
@@ -196,7 +196,7 @@ def phase1_report(
 
     m: dict = {"split": split, "rows": len(placements), "families": len(set(labels)), "model": fp.model_id}
     m["width"] = fp.width
-    for ch in ("aa", "ss", "sa"):
+    for ch in CHANNEL_ORDER:
         m[f"{ch}_residue_accuracy"], m[f"{ch}_position_accuracy"] = residue_accuracy(rows[ch], recon[ch])
 
     by_fam: dict[str, list[int]] = defaultdict(list)

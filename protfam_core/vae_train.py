@@ -17,11 +17,10 @@ import torch
 
 from . import __version__
 from .alphabet import GAP
-from .features import CHANNELS, FeatureCache, channel_matrix, channel_rows
+from .features import CHANNEL_ORDER, CHANNELS, FeatureCache, channel_matrix, channel_rows
 from .onnx_export import export_onnx
 from .vae_model import LATENT, ChannelVAE, TrainConfig, parameter_count, train_channel
 
-ORDER = ("aa", "ss", "sa")
 # Share of the time budget per channel: the amino-acid network has by far the largest input.
 TIME_SHARE = {"aa": 0.6, "ss": 0.2, "sa": 0.2}
 
@@ -105,7 +104,7 @@ def train_vae(
         training_run("encode-vae", params, checksum) as run,
     ):
         tmp = Path(tmpname)
-        for ch in ORDER:
+        for ch in CHANNEL_ORDER:
             x_tr = channel_matrix(rows["train"][ch], CHANNELS[ch], width, np.uint8)
             x_va = channel_matrix(rows["val"][ch], CHANNELS[ch], width, np.uint8)
             cfg = replace(config, max_seconds=config.max_seconds * TIME_SHARE[ch])
@@ -141,7 +140,7 @@ def train_vae(
             "version": next_version(name),
             "width": width,
             "latent_dim": LATENT,
-            "channels": {ch: CHANNELS[ch] for ch in ORDER},
+            "channels": {ch: CHANNELS[ch] for ch in CHANNEL_ORDER},
             "parameters": counts,
             "params": params,
             "metrics": metrics,

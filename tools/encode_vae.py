@@ -156,12 +156,14 @@ def reconstruct(
       encode-vae encode rows.afa | encode-vae reconstruct - --width 180 > rebuilt.afa
       encode-vae reconstruct fp.npy --channel ss -o rebuilt_ss.afa
     """
+    from protfam_core.features import CHANNEL_ORDER
     from protfam_core.seqio import Record, write_fasta
-    from protfam_core.vae_encode import ORDER, Fingerprinter
+    from protfam_core.vae_encode import Fingerprinter
     from protfam_core.vae_io import read_fingerprint_matrix
 
-    if channel not in ORDER:
-        raise typer.BadParameter(f"unknown channel {channel!r} (one of {', '.join(ORDER)})", param_hint="--channel")
+    if channel not in CHANNEL_ORDER:
+        choices = ", ".join(CHANNEL_ORDER)
+        raise typer.BadParameter(f"unknown channel {channel!r} (one of {choices})", param_hint="--channel")
     fp = Fingerprinter(model)
     ids, z = read_fingerprint_matrix(fingerprints, fp.latent_dim, streams.stdin)
     rows = fp.decode_rows(z, width)[channel]
