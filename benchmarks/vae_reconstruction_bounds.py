@@ -29,7 +29,7 @@ from sklearn.decomposition import PCA
 from protfam_core.alphabet import AA_SYMBOLS
 from protfam_core.dataset import load_dataset
 from protfam_core.features import FeatureCache, channel_matrix
-from protfam_core.vae_report import consensus, consensus_agreement
+from protfam_core.vae_report import consensus, consensus_by_family
 from protfam_core.vae_train import residue_accuracy
 
 
@@ -38,7 +38,7 @@ def residues(rows: list[str], width: int) -> np.ndarray:
     return channel_matrix(rows, AA_SYMBOLS, width).reshape(len(rows), width, 21)[:, :, 1:].reshape(len(rows), -1)
 
 
-def linear_code(train: list[str], test: list[str], width: int, k: int) -> list[str]:
+def pca_reconstruction(train: list[str], test: list[str], width: int, k: int) -> list[str]:
     """Test rows through a k-component PCA of the training rows' one-hots, argmax per column."""
     pca = PCA(n_components=min(k, len(train)), svd_solver="full" if k >= 100 else "randomized", random_state=0)
     pca.fit(channel_matrix(train, AA_SYMBOLS, width))
@@ -58,7 +58,8 @@ def main() -> None:
     for p in train:
         by_family[p.family].append(p.row)
     ks = (30, 60, 120, 240)
-    rows, labels, cons, nearest = [], [], [], []
+    rows, cons, nearest = [], [], []
+    groups: dict[str, list[int]] = {}
     linear: dict[int, list[str]] = defaultdict(list)
     for family, members in sorted(by_family.items()):
         queries = [p.row for p in test if p.family == family]
@@ -66,14 +67,14 @@ def main() -> None:
             continue
         width = len(members[0])
         shared = residues(queries, width) @ residues(members, width).T
+        groups[family] = list(range(len(rows), len(rows) + len(queries)))
         rows += queries
-        labels += [family] * len(queries)
         cons += ["".join(consensus(members))] * len(queries)
         nearest += [members[int(i)] for i in shared.argmax(axis=1)]
         for k in ks:
-            linear[k] += linear_code(members, queries, width, k)
+            linear[k] += pca_reconstruction(members, queries, width, k)
     width = max(len(p.row) for p in train)
-    shared_linear = linear_code([p.row for p in train], rows, width, 30)
+    shared_linear = pca_reconstruction([p.row for p in train], rows, width, 30)
     print(f"command: python {' '.join(shlex.quote(a) for a in sys.argv)}")
     print(f"test rows {len(rows)}, families {len(by_family)}, training rows {len(train)}")
     guesses = [("family consensus", cons), ("nearest training neighbour (oracle)", nearest)]
@@ -82,11 +83,7 @@ def main() -> None:
     print("reference\tresidue positions\tframe positions incl. gaps\tcolumn consensus equal")
     for name, guess in guesses:
         res, allpos = residue_accuracy(rows, guess)
-        same = total = 0
-        for family in by_family:
-            idx = [i for i, f in enumerate(labels) if f == family]
-            s, t = consensus_agreement([rows[i] for i in idx], [guess[i] for i in idx])
-            same, total = same + s, total + t
+        same, total = (sum(v) for v in zip(*consensus_by_family(rows, guess, groups).values(), strict=True))
         print(f"{name}\t{res:.4f}\t{allpos:.4f}\t{same / max(total, 1):.4f}")
 
 

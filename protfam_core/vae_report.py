@@ -51,6 +51,16 @@ def consensus_agreement(original: Sequence[str], reconstructed: Sequence[str]) -
     return sum(x == y for x, y in scored), len(scored)
 
 
+def consensus_by_family(
+    original: Sequence[str], reconstructed: Sequence[str], groups: dict[str, list[int]]
+) -> dict[str, tuple[int, int]]:
+    """consensus_agreement of each family's rows (`groups`: family -> row indices): a column consensus only means
+    something within one frame."""
+    return {
+        f: consensus_agreement([original[i] for i in idx], [reconstructed[i] for i in idx]) for f, idx in groups.items()
+    }
+
+
 def blosum_per_position(original: Sequence[str], reconstructed: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Figure 4: (A) mean BLOSUM62(original, reconstructed) per column over rows with a residue there (a gap in the
     reconstruction scores GAP_SCORE); (B) BLOSUM62 of the column consensus, original vs reconstructed. NaN = no
@@ -202,15 +212,14 @@ def phase1_report(
     by_fam: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(labels):
         by_fam[f].append(i)
-    same = total = 0
+    agree = consensus_by_family(rows["aa"], recon["aa"], by_fam)
     per_family = {}
     for f, idx in sorted(by_fam.items()):
         o = [rows["aa"][i] for i in idx]
-        r = [recon["aa"][i][: len(o[0])] for i in idx]
-        s, t = consensus_agreement(o, r)
-        res, _ = residue_accuracy(o, r)
+        res, _ = residue_accuracy(o, [recon["aa"][i][: len(o[0])] for i in idx])
+        s, t = agree[f]
         per_family[f] = {"rows": len(idx), "width": len(o[0]), "residue_accuracy": res, "consensus": s / max(t, 1)}
-        same, total = same + s, total + t
+    same, total = (sum(v) for v in zip(*agree.values(), strict=True))
     m["consensus_agreement"] = same / max(total, 1)
     m["consensus_columns"] = total
 
