@@ -39,23 +39,10 @@ AUTHORS_METRICS = (
 # Inner product is what FAISS offers for embeddings; as a distance it is the negated dot product (smaller = nearer).
 METRICS = (*AUTHORS_METRICS, "inner_product")
 
-# Metrics for which scipy's cdist returns exactly what the one-pair function (the authors' call) returns.
-_CDIST = frozenset(
-    {
-        "euclidean",
-        "minkowski",
-        "cityblock",
-        "sqeuclidean",
-        "cosine",
-        "correlation",
-        "hamming",
-        "jaccard",
-        "chebyshev",
-        "canberra",
-        "braycurtis",
-        "dice",
-    }
-)
+# The authors' "boolean" metrics whose one-pair functions count matches in float arithmetic (_float_count_metric);
+# for every other metric scipy's cdist returns exactly what the one-pair function returns.
+_FLOAT_COUNT = frozenset({"yule", "kulsinski", "rogerstanimoto", "russellrao", "sokalmichener", "sokalsneath"})
+_CDIST = frozenset(AUTHORS_METRICS) - _FLOAT_COUNT
 # Metrics that take per-dimension weights: the Minkowski family, as the paper ("weighted and unweighted Minkowski").
 WEIGHTED = frozenset({"minkowski", "euclidean", "sqeuclidean", "cityblock"})
 

@@ -120,7 +120,7 @@ def _check_letters(name: str, rec: Record, allowed: frozenset[str]) -> None:
 def _refuse_nucleotides(name: str, records: list[Record]) -> None:
     """A DNA/RNA file passes the letter check (A, C, G, T, U, N are amino-acid codes) and would be called
     'unassigned' without a word; refuse a whole input made of those letters only, as HMMER's alphabet guess does."""
-    letters = "".join(r.seq for r in records).replace(GAP, "").replace(".", "").upper()
+    letters = "".join(r.seq for r in records).replace(GAP, "").replace(".", "")  # both readers upper-case
     if len(letters) >= 20 and set(letters) <= set("ACGTUN"):
         raise InputError(f"{name}: looks like nucleotide sequences (only A, C, G, T/U, N); protfam reads proteins")
 
