@@ -10,7 +10,10 @@ the share of columns whose most common amino acid is the same in the original an
   back and read as the most probable symbol per column. Per family (one PCA per frame, the authors' one-network-per-
   family setting) with k = 30, 60, 120, 240, and shared (one PCA over all rows right-padded to the widest frame, as the
   shipped network sees them) with k = 30. PCA is the best linear code of k floats (least squares), so it shows how many
-  floats a row needs, not what a non-linear 30-float VAE can reach.
+  floats a row needs, not what a non-linear 30-float VAE can reach;
+- more data: the per-family 30-float PCA fitted on the training rows plus the family's unused source members (in the
+  dataset card's source folder, within its length range, not identical to any dataset sequence, force-placed in the
+  frame); families merged from several source files keep their training rows only.
 A 30-float code that beats the oracle must carry more about the row than "which training member is it closest to".
 
     python benchmarks/vae_reconstruction_bounds.py --dataset build/dataset
@@ -27,8 +30,9 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from protfam_core.alphabet import AA_SYMBOLS
-from protfam_core.dataset import load_dataset
+from protfam_core.dataset import Dataset, load_dataset, read_families
 from protfam_core.features import FeatureCache, channel_matrix
+from protfam_core.seqio import Record
 from protfam_core.vae_report import consensus, consensus_by_family
 from protfam_core.vae_train import residue_accuracy
 
@@ -47,12 +51,25 @@ def pca_reconstruction(train: list[str], test: list[str], width: int, k: int) ->
     return ["".join(r)[: len(t)] for r, t in zip(decoded, test, strict=True)]
 
 
+def unused_members(ds: Dataset) -> dict[str, list[Record]]:
+    """Source members of each family with its own source file that the dataset did not sample."""
+    opts = ds.card["parameters"]
+    used = {r.seq for r in ds.sequences.values()}
+    return {
+        family: [r for r in members if r.seq not in used and opts["min_length"] <= len(r.seq) <= opts["max_length"]]
+        for family, members in read_families(ds.card["source"]).items()
+        if family in ds.families
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="build/dataset")
     parser.add_argument("--cache", default="build/features")
     args = parser.parse_args()
-    cache = FeatureCache(load_dataset(args.dataset), args.cache)
+    ds = load_dataset(args.dataset)
+    cache = FeatureCache(ds, args.cache)
+    extra = unused_members(ds)
     train, test = cache.placements("train"), cache.placements("test")
     by_family: dict[str, list[str]] = defaultdict(list)
     for p in train:
@@ -61,6 +78,7 @@ def main() -> None:
     rows, cons, nearest = [], [], []
     groups: dict[str, list[int]] = {}
     linear: dict[int, list[str]] = defaultdict(list)
+    more_data: list[str] = []
     for family, members in sorted(by_family.items()):
         queries = [p.row for p in test if p.family == family]
         if not queries:
@@ -73,6 +91,8 @@ def main() -> None:
         nearest += [members[int(i)] for i in shared.argmax(axis=1)]
         for k in ks:
             linear[k] += pca_reconstruction(members, queries, width, k)
+        added = [p.row for p in ds.frames.place(extra.get(family, []), family)]
+        more_data += pca_reconstruction(members + added, queries, width, 30)
     width = max(len(p.row) for p in train)
     shared_linear = pca_reconstruction([p.row for p in train], rows, width, 30)
     print(f"command: python {' '.join(shlex.quote(a) for a in sys.argv)}")
@@ -80,6 +100,8 @@ def main() -> None:
     guesses = [("family consensus", cons), ("nearest training neighbour (oracle)", nearest)]
     guesses += [(f"per-family PCA, {k} floats", linear[k]) for k in ks]
     guesses += [(f"shared PCA over rows padded to {width}, 30 floats", shared_linear)]
+    n_extra = sum(len(v) for v in extra.values())
+    guesses += [(f"per-family PCA, 30 floats, + {n_extra} unused members of {len(extra)} families", more_data)]
     print("reference\tresidue positions\tframe positions incl. gaps\tcolumn consensus equal")
     for name, guess in guesses:
         res, allpos = residue_accuracy(rows, guess)
