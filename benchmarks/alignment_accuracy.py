@@ -1,7 +1,7 @@
 """Accuracy (SP, TC vs HOMSTRAD structure alignments) and wall time (one 500-sequence family) of every aligner backend.
 
 Protocol: for each HOMSTRAD reference family in ../shared/data/homstrad_ref, the reference's sequences are un-gapped,
-aligned by each backend, and scored against the reference (protfam_core.msa_score: sum-of-pairs and total-column,
+aligned by each backend, and scored against the reference (protfam_core.msa.score: sum-of-pairs and total-column,
 over all reference columns); the table gives the mean over families. Timing: one seeded sample of 500 members
 (50..1200 residues) of one extHomFam family, aligned once per backend with 2 threads.
 """
@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from protfam_core.aligners import BACKENDS, align, tool_version
-from protfam_core.msa_score import score_alignment
-from protfam_core.seqio import Record, read_alignment, read_sequences
+from protfam_core.io.seqio import Record, read_alignment, read_sequences
+from protfam_core.msa.aligners import BACKENDS, align, tool_version
+from protfam_core.msa.score import score_alignment
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from protfam_core.dataset import load_dataset
+from protfam_core.msa.dataset import load_dataset
 
 
 def main() -> None:

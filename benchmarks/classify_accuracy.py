@@ -24,14 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
-from protfam_core.classify import FamilyClassifier
-from protfam_core.cnn_evaluate import blind_protocol, paper_protocol, write_outcome
-from protfam_core.cnn_examples import split_examples
-from protfam_core.cnn_report import UNASSIGNED, macro_average, overall_accuracy, table1
-from protfam_core.dataset import load_dataset
-from protfam_core.features import FeatureCache
-from protfam_core.hmmer_anchor import calibrated_cut, classify, load_hmms
-from protfam_core.open_set import unknown_records
+from protfam_core.cnn.classify import FamilyClassifier
+from protfam_core.cnn.evaluate import blind_protocol, paper_protocol, write_outcome
+from protfam_core.cnn.examples import split_examples
+from protfam_core.cnn.hmmer_anchor import calibrated_cut, classify, load_hmms
+from protfam_core.cnn.report import UNASSIGNED, macro_average, overall_accuracy, table1
+from protfam_core.features.cache import FeatureCache
+from protfam_core.msa.dataset import load_dataset
+from protfam_core.msa.open_set import unknown_records
 
 
 def gap_pattern(rows: list[str], width: int) -> np.ndarray:

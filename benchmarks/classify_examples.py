@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from protfam_core.dataset import load_dataset
-from protfam_core.seqio import Record, read_sequences, write_fasta
+from protfam_core.io.seqio import Record, read_sequences, write_fasta
+from protfam_core.msa.dataset import load_dataset
 
 FAMILIES_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "families" / "exthomfam"
 UNKNOWN = ("scorptoxin", "UCR_TM", "TMV_coat")

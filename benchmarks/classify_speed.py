@@ -15,9 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from protfam_core.classify import FamilyClassifier, candidate_placements
-from protfam_core.dataset import load_dataset
-from protfam_core.hmmer_anchor import classify, load_hmms
+from protfam_core.cnn.classify import FamilyClassifier
+from protfam_core.cnn.hmmer_anchor import classify, load_hmms
+from protfam_core.frames.frameset import candidate_placements
+from protfam_core.msa.dataset import load_dataset
 
 
 def main() -> None:

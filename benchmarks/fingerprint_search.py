@@ -27,10 +27,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from protfam_core.distances import AUTHORS_METRICS, pairwise
-from protfam_core.features import CHANNEL_ORDER
-from protfam_core.fingerprints import Fingerprints, read_fingerprints
-from protfam_core.fpindex import FingerprintIndex
+from protfam_core.io.alphabet import CHANNEL_ORDER
+from protfam_core.io.fingerprints import Fingerprints, read_fingerprints
+from protfam_core.search.distances import AUTHORS_METRICS, pairwise
+from protfam_core.search.index import FingerprintIndex
 
 AUTHORS = Path(__file__).resolve().parents[2] / "shared" / "data" / "compbiolab_cli"
 EXAMPLES = [AUTHORS / "first_new_latent_example.txt", AUTHORS / "second_new_latent_example.txt"]
@@ -183,10 +183,10 @@ def scale(n: int, n_queries: int, n_truth: int, noise: float, k: int, kinds: lis
 
 
 def families(dataset_dir: Path, cache: Path, vae: str | None) -> None:
-    from protfam_core.dataset import load_dataset
-    from protfam_core.features import placed_features
-    from protfam_core.fpindex import build_family_index
-    from protfam_core.vae_encode import Fingerprinter
+    from protfam_core.features.cache import placed_features
+    from protfam_core.msa.dataset import load_dataset
+    from protfam_core.search.index import build_family_index
+    from protfam_core.vae.encode import Fingerprinter
 
     ds = load_dataset(dataset_dir)
     fp = Fingerprinter(vae)

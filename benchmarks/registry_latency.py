@@ -22,8 +22,9 @@ from pathlib import Path
 
 import torch
 
-from protfam_core import registry, tracking
-from protfam_core.onnx_export import export_onnx
+from protfam_core.registry import bundles as registry
+from protfam_core.registry import tracking
+from protfam_core.registry.onnx_export import export_onnx, parameter_count
 
 
 def timed(fn, repeat: int) -> float:
@@ -58,7 +59,7 @@ def main() -> None:
         )
         hidden = max(8, args.params // 1024)
         module = torch.nn.Sequential(torch.nn.Linear(512, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 512))
-        n_params = sum(p.numel() for p in module.parameters())
+        n_params = parameter_count(module)
         export_onnx(module, (torch.randn(4, 512),), tmp / "model.onnx", ["x"], ["y"])
         bundle = registry.save_bundle(tmp / "bundle", "bench", "cnn", {"model": tmp / "model.onnx"}, {})
         size_mb = (tmp / "bundle" / "model.onnx").stat().st_size / 1e6

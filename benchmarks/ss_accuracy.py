@@ -44,9 +44,9 @@ def main() -> int:
     parser.add_argument("--model", default=None, help="SS bundle reference (default: the shipped default)")
     args = parser.parse_args()
 
-    from protfam_core.ss_data import read_cath_dssp, read_cb513, read_flip
-    from protfam_core.ss_model import split_dssp
-    from protfam_core.ss_predict import SSPredictor
+    from protfam_core.ss.data import read_cath_dssp, read_cb513, read_flip
+    from protfam_core.ss.model import split_dssp
+    from protfam_core.ss.predict import SSPredictor
 
     predictor = SSPredictor(args.model)
     seed = int(predictor.bundle.card.get("params", {}).get("seed", 0))

@@ -15,9 +15,10 @@ import shlex
 import sys
 import time
 
-from protfam_core.dataset import load_dataset
-from protfam_core.features import FeatureCache, channel_rows
-from protfam_core.vae_encode import Fingerprinter
+from protfam_core.features.cache import FeatureCache
+from protfam_core.features.channels import channel_rows
+from protfam_core.msa.dataset import load_dataset
+from protfam_core.vae.encode import Fingerprinter
 
 
 def main() -> None:

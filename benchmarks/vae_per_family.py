@@ -18,11 +18,14 @@ import time
 
 import numpy as np
 
-from protfam_core.dataset import load_dataset
-from protfam_core.features import CHANNELS, FeatureCache, channel_matrix, channel_rows
-from protfam_core.vae_encode import Fingerprinter
-from protfam_core.vae_model import TrainConfig, train_channel
-from protfam_core.vae_train import decode_torch, residue_accuracy
+from protfam_core.features.cache import FeatureCache
+from protfam_core.features.channels import channel_matrix, channel_rows
+from protfam_core.io.alphabet import CHANNELS
+from protfam_core.msa.dataset import load_dataset
+from protfam_core.vae.encode import Fingerprinter
+from protfam_core.vae.metrics import residue_accuracy
+from protfam_core.vae.model import TrainConfig, train_channel
+from protfam_core.vae.train import decode_torch
 
 FAMILIES = "DEATH,cyt3,kringle,ngf,tln,ghf10"
 

@@ -13,7 +13,7 @@ import shlex
 import sys
 import time
 
-from protfam_core.vae_report import phase1_report
+from protfam_core.vae.report import phase1_report
 
 
 def main() -> None:

@@ -29,12 +29,12 @@ from collections import defaultdict
 import numpy as np
 from sklearn.decomposition import PCA
 
-from protfam_core.alphabet import AA_SYMBOLS
-from protfam_core.dataset import Dataset, load_dataset, read_families
-from protfam_core.features import FeatureCache, channel_matrix
-from protfam_core.seqio import Record
-from protfam_core.vae_report import consensus, consensus_by_family
-from protfam_core.vae_train import residue_accuracy
+from protfam_core.features.cache import FeatureCache
+from protfam_core.features.channels import channel_matrix
+from protfam_core.io.alphabet import AA_SYMBOLS
+from protfam_core.io.seqio import Record
+from protfam_core.msa.dataset import Dataset, load_dataset, read_families
+from protfam_core.vae.metrics import consensus, consensus_by_family, residue_accuracy
 
 
 def residues(rows: list[str], width: int) -> np.ndarray:

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from protfam_tools.classify_cnn import main
 
-from protfam_core.calibrate import FALLBACK_GRID, choose_rule, rules_for
-from protfam_core.classify import FamilyClassifier
-from protfam_core.dataset import load_dataset
+from protfam_core.cnn.classify import FamilyClassifier
+from protfam_core.cnn.rule import FALLBACK_GRID, choose_rule, rules_for
 from protfam_core.errors import InputError
-from protfam_core.open_set import unknown_records
-from protfam_core.registry import resolve
+from protfam_core.msa.dataset import load_dataset
+from protfam_core.msa.open_set import unknown_records
+from protfam_core.registry.bundles import resolve
 
 TESTS = Path(__file__).parent
 MINI = TESTS / "data" / "mini"

@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from protfam_core.cnn_report import UNASSIGNED, overall_accuracy
-from protfam_core.dataset import load_dataset
+from protfam_core.cnn.hmmer_anchor import best_hits, calibrated_cut, classify, load_hmms
+from protfam_core.cnn.report import UNASSIGNED, overall_accuracy
 from protfam_core.errors import InputError, ModelError
-from protfam_core.hmmer_anchor import best_hits, calibrated_cut, classify, load_hmms
-from protfam_core.seqio import read_sequences
+from protfam_core.io.seqio import read_sequences
+from protfam_core.msa.dataset import load_dataset
 
 MINI = Path(__file__).resolve().parent / "data" / "mini"
 TUTORIAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hmmer_tutorial"

@@ -6,8 +6,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from protfam_core.cnn_model import FamilyCNN, as_images, export, parameter_count, predict
-from protfam_core.onnx_runtime import OnnxModel
+from protfam_core.cnn.model import FamilyCNN, as_images, export, predict
+from protfam_core.registry.onnx_export import parameter_count
+from protfam_core.registry.onnx_runtime import OnnxModel
 
 COMPBIOLAB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "compbiolab_cli" / "Latent_spaces"
 

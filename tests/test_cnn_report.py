@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from protfam_core.cnn_report import (
+from protfam_core.cnn.report import (
     UNASSIGNED,
     confusion,
     macro_average,

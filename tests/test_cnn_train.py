@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from protfam_tools.classify_cnn import main
 
-from protfam_core import tracking
-from protfam_core.cnn_examples import FORCED, FOREIGN, SEARCH, split_examples
-from protfam_core.dataset import load_dataset
-from protfam_core.features import FeatureCache
-from protfam_core.vae_encode import Fingerprinter
+from protfam_core.cnn.examples import FORCED, FOREIGN, SEARCH, split_examples
+from protfam_core.features.cache import FeatureCache
+from protfam_core.msa.dataset import load_dataset
+from protfam_core.registry import tracking
+from protfam_core.vae.encode import Fingerprinter
 
 MINI = Path(__file__).resolve().parent / "data" / "mini"
 

@@ -5,18 +5,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from protfam_core.alphabet import AA_SYMBOLS, SS_SYMBOLS
 from protfam_core.errors import InputError
-from protfam_core.features import (
-    channel_matrices,
-    channel_matrix,
-    load_features,
-    project,
-    read_per_residue,
-    save_features,
-)
-from protfam_core.frames import FrameSet
-from protfam_core.seqio import Record, read_alignment, read_sequences
+from protfam_core.features.cache import load_features, save_features
+from protfam_core.features.channels import channel_matrices, channel_matrix
+from protfam_core.frames.frameset import FrameSet
+from protfam_core.io.alphabet import AA_SYMBOLS, SS_SYMBOLS
+from protfam_core.io.seqio import Record, read_alignment, read_sequences
+from protfam_core.ss.formats import read_per_residue
+from protfam_core.ss.project import project
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TUTORIAL = SHARED / "hmmer_tutorial"
@@ -36,9 +32,9 @@ def test_project_puts_residues_on_their_columns(placed):
     _, raw, placements = placed
     for rec, pl in zip(raw, placements, strict=True):
         # projecting the raw sequence itself must give back the placed row: positions index the raw residues
-        assert project(pl, rec.seq) == pl.row
+        assert project(rec.seq, pl.positions) == pl.row
         ss_like = "".join("HEC"[i % 3] for i in range(len(rec.seq)))
-        projected = project(pl, ss_like)
+        projected = project(ss_like, pl.positions)
         assert len(projected) == len(pl.row)
         assert [c == "-" for c in projected] == [c == "-" for c in pl.row]
 
@@ -46,7 +42,7 @@ def test_project_puts_residues_on_their_columns(placed):
 def test_project_rejects_a_too_short_string(placed):
     _, raw, placements = placed
     with pytest.raises(InputError, match="per-residue string"):
-        project(placements[0], "H" * 5)
+        project("H" * 5, placements[0].positions)
 
 
 def test_channel_matrices_shapes_and_gap_padding(placed):
@@ -95,15 +91,15 @@ def test_feature_file_round_trip(tmp_path, placed):
 
 
 def test_ss_sa_per_residue_or_aligned_give_the_same_rows(placed):
-    from protfam_core.vae_encode import rows_from_alignment
+    from protfam_core.vae.encode import rows_from_alignment
 
     _, raw, placements = placed
     row = placements[0].row
     ss = "".join("HEC"[i % 3] for i in range(len(raw[0].seq)))
     sa = "".join("eb"[i % 2] for i in range(len(raw[0].seq)))
-    aligned = rows_from_alignment([row], [(project(placements[0], ss), project(placements[0], sa))])
-    on_row = [project(placements[0], x).replace("-", "") for x in (ss, sa)]
+    aligned = rows_from_alignment([row], [(project(ss, placements[0].positions), project(sa, placements[0].positions))])
+    on_row = [project(x, placements[0].positions).replace("-", "") for x in (ss, sa)]
     scratch = rows_from_alignment([row], [(on_row[0], on_row[1].replace("b", "-"))])  # ACCpro: '-' = buried
-    assert aligned == scratch and aligned["ss"][0] == project(placements[0], ss)
+    assert aligned == scratch and aligned["ss"][0] == project(ss, placements[0].positions)
     with pytest.raises(InputError, match="fits neither"):
         rows_from_alignment([row], [(ss + "H", sa)])

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 from protfam_tools.fingerprint_search import main
 
-from protfam_core.dataset import load_dataset
-from protfam_core.features import placed_features
-from protfam_core.fingerprints import parse_fingerprints
-from protfam_core.fpindex import FingerprintIndex, build_family_index
-from protfam_core.vae_encode import Fingerprinter
-from protfam_core.vae_io import tsv_text
+from protfam_core.features.cache import placed_features
+from protfam_core.io.fingerprints import parse_fingerprints, tsv_text
+from protfam_core.msa.dataset import load_dataset
+from protfam_core.search.index import FingerprintIndex, build_family_index
+from protfam_core.vae.encode import Fingerprinter
 
 MINI = Path(__file__).resolve().parent / "data" / "mini"
 

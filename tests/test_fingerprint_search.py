@@ -9,10 +9,10 @@ import pytest
 from protfam_tools.fingerprint_search import main
 from scipy.spatial import distance as sd
 
-from protfam_core.distances import AUTHORS_METRICS, pairwise
 from protfam_core.errors import InputError
-from protfam_core.fingerprints import Fingerprints, format_tsv, parse_fingerprints, read_directory, read_fingerprints
-from protfam_core.fpindex import FingerprintIndex
+from protfam_core.io.fingerprints import Fingerprints, format_tsv, parse_fingerprints, read_directory, read_fingerprints
+from protfam_core.search.distances import AUTHORS_METRICS, pairwise
+from protfam_core.search.index import FingerprintIndex
 
 DATA = Path(__file__).parent / "data" / "fingerprints"
 AUTHORS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "compbiolab_cli"
@@ -204,7 +204,7 @@ def test_clear_errors(index_file, tmp_path, capsys, args, message):
 
 
 def test_model_id_travels_from_encode_vae_tsv_to_the_index(tmp_path, published, capsys):
-    from protfam_core.vae_io import tsv_text
+    from protfam_core.io.fingerprints import tsv_text
 
     z = published.vectors[:30].reshape(10, 3, 30)  # encode-vae's (n, aa/ss/sa, 30) layout
     src = tmp_path / "enc.tsv"

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 from scipy.spatial import distance as sd
 
-from protfam_core.distances import AUTHORS_METRICS, METRICS, distance, pairwise
 from protfam_core.errors import InputError
-from protfam_core.fingerprints import (
+from protfam_core.io.fingerprints import (
     Fingerprints,
     format_authors,
     format_tsv,
@@ -17,6 +16,7 @@ from protfam_core.fingerprints import (
     read_fingerprints,
     read_npy,
 )
+from protfam_core.search.distances import AUTHORS_METRICS, METRICS, distance, pairwise
 
 DATA = Path(__file__).parent / "data" / "fingerprints"
 AUTHORS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "compbiolab_cli"

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from protfam_tools.prep_msa import main
 
-from protfam_core.dataset import load_dataset
 from protfam_core.errors import InputError, ModelError
-from protfam_core.frames import FrameSet, Placement, build_hmm
-from protfam_core.seqio import Record, read_alignment
+from protfam_core.frames.frameset import FrameSet, Placement, build_hmm
+from protfam_core.io.seqio import Record, read_alignment
+from protfam_core.msa.dataset import load_dataset
 
 MINI = Path(__file__).parent / "data" / "mini"
 

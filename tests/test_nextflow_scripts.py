@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from protfam_core.seqio import read_alignment, read_sequences
+from protfam_core.io.seqio import read_alignment, read_sequences
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = ROOT / "nextflow" / "modules" / "local"

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from protfam_core.errors import ModelError
-from protfam_core.onnx_export import export_onnx
-from protfam_core.onnx_runtime import OnnxModel, sha256_file
+from protfam_core.io.atomic import sha256_file
+from protfam_core.registry.onnx_export import export_onnx
+from protfam_core.registry.onnx_runtime import OnnxModel
 
 
 class TwoHeads(torch.nn.Module):

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from protfam_tools.prep_msa import main
 
-from protfam_core.aligners import BACKENDS, align
-from protfam_core.seqio import read_alignment, read_sequences
+from protfam_core.io.seqio import read_alignment, read_sequences
+from protfam_core.msa.aligners import BACKENDS, align
 
 DATA = Path(__file__).parent / "data" / "prep" / "families"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from protfam_tools.prep_msa import main
 
-from protfam_core.dataset import dataset_checksum, load_dataset
-from protfam_core.seqio import read_alignment, read_sequences
+from protfam_core.io.seqio import read_alignment, read_sequences
+from protfam_core.msa.dataset import dataset_checksum, load_dataset
 
 DATA = Path(__file__).parent / "data" / "prep" / "families"
 MINI = Path(__file__).parent / "data" / "mini"

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 from protfam_tools.prep_msa import main
 
-from protfam_core.aligners import align
-from protfam_core.msa_filter import apply_gap_rules, drop_gappy_columns, gappy_residue_rows, select_with_gap_rules
-from protfam_core.seqio import Record, read_alignment, read_sequences
+from protfam_core.io.seqio import Record, read_alignment, read_sequences
+from protfam_core.msa.aligners import align
+from protfam_core.msa.gaps import apply_gap_rules, drop_gappy_columns, gappy_residue_rows, select_with_gap_rules
 
 DATA = Path(__file__).parent / "data" / "prep" / "families"
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from protfam_tools.prep_msa import main
 
-from protfam_core.dataset import BuildOptions, clean_families, drop_conflicts, read_families, sample_and_split
-from protfam_core.seqio import Record
-from protfam_core.split import SPLITS, split_counts
+from protfam_core.io.seqio import Record
+from protfam_core.msa.dataset import BuildOptions, clean_families, drop_conflicts, read_families, sample_and_split
+from protfam_core.msa.split import SPLITS, split_counts
 
 DATA = Path(__file__).parent / "data" / "prep" / "families"
 

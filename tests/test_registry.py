@@ -15,10 +15,10 @@ import pytest
 import torch
 from protfam_tools.registry import main
 
-from protfam_core import registry
 from protfam_core.errors import InputError, ModelError
-from protfam_core.onnx_export import export_onnx
-from protfam_core.onnx_runtime import sha256_file
+from protfam_core.io.atomic import sha256_file
+from protfam_core.registry import bundles as registry
+from protfam_core.registry.onnx_export import export_onnx
 
 X = np.random.default_rng(0).normal(size=(5, 6)).astype(np.float32)
 
@@ -152,7 +152,7 @@ def test_repository_manifest_is_consistent(monkeypatch: pytest.MonkeyPatch) -> N
     """The shipped registry/ in the repo: well-formed, and every listed bundle exists and verifies."""
     monkeypatch.delenv("PROTFAM_REGISTRY")
     root = registry.registry_dir()
-    assert root == Path(registry.__file__).resolve().parents[1] / "registry"
+    assert root == Path(registry.__file__).resolve().parents[2] / "registry"
     manifest = registry.load_manifest(root)
     assert manifest["format"] == 1 and set(manifest["defaults"]) <= set(registry.KINDS)
     for kind, name in manifest["defaults"].items():
@@ -202,7 +202,7 @@ def test_inference_path_imports_neither_torch_nor_mlflow(tmp_path: Path, isolate
         "import io, sys, numpy as np\n"
         "from protfam_tools.registry import main\n"
         "assert main(['show', 'tiny@champion'], stdout=io.StringIO()) == 0\n"
-        "from protfam_core.registry import resolve\n"
+        "from protfam_core.registry.bundles import resolve\n"
         "out = resolve(None, 'cnn').onnx('model').run({'fingerprints': np.zeros((2, 6))})\n"
         "assert out['probabilities'].shape == (2, 3)\n"
         "print(sorted(m for m in ('torch', 'mlflow') if m in sys.modules))\n"

@@ -20,8 +20,9 @@ from mlflow import MlflowClient
 from protfam_tools.registry import main
 from test_registry import X, tiny_bundle
 
-from protfam_core import registry, tracking
 from protfam_core.errors import ModelError
+from protfam_core.registry import bundles as registry
+from protfam_core.registry import tracking
 
 
 @pytest.fixture(scope="module")

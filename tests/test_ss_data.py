@@ -11,9 +11,9 @@ import pytest
 from protfam_tools.predict_ss import main
 
 from protfam_core.errors import InputError, ToolMissingError
-from protfam_core.seqio import read_sequences
-from protfam_core.ss_backends import gapped, predict_dssp, predict_scratch
-from protfam_core.ss_data import (
+from protfam_core.io.seqio import read_sequences
+from protfam_core.ss.backends import predict_dssp, predict_scratch
+from protfam_core.ss.data import (
     acc20_to_sa,
     parse_dssp,
     read_cath_dssp,
@@ -25,6 +25,7 @@ from protfam_core.ss_data import (
     reduce_ss8,
     sa_state,
 )
+from protfam_core.ss.project import project, row_positions
 
 DATA = Path(__file__).parent / "data" / "ss"
 SCRATCH = DATA / "scratch"
@@ -108,7 +109,7 @@ def test_cb513_counts_only_the_resolved_cb513_segment():
 
 
 def test_gapped_lays_residue_labels_on_alignment_columns():
-    assert gapped("-AC--D.", "HEC") == "-HE--C-"
+    assert project("HEC", row_positions("-AC--D.")) == "-HE--C-"
 
 
 def test_mkdssp_on_a_real_structure():

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from protfam_tools.predict_ss import main
 
-from protfam_core import registry
 from protfam_core.errors import InputError, ModelError
-from protfam_core.seqio import read_sequences
-from protfam_core.ss_data import read_cb513
-from protfam_core.ss_predict import SSPredictor
+from protfam_core.io.seqio import read_sequences
+from protfam_core.registry import bundles as registry
+from protfam_core.ss.data import read_cb513
+from protfam_core.ss.predict import SSPredictor
 
 DATA = Path(__file__).parent / "data" / "ss"
 FASTA = DATA / "scratch" / "test.fasta"
@@ -38,7 +38,7 @@ def test_shipped_default_is_verified_and_names_itself(predictor):
 
 def test_inference_path_does_not_import_torch():
     code = (
-        "import sys; from protfam_core.ss_predict import SSPredictor; "
+        "import sys; from protfam_core.ss.predict import SSPredictor; "
         "print(SSPredictor().predict(['MKTAYIAKQRQISFVKSHFSRQ'])[0][0]); print('torch' in sys.modules)"
     )
     import subprocess

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 from protfam_tools.predict_ss import main
 
-from protfam_core import registry, tracking
-from protfam_core.ss_data import SSChain
-from protfam_core.ss_model import near_identical
-from protfam_core.ss_predict import SSPredictor
+from protfam_core.registry import bundles as registry
+from protfam_core.registry import tracking
+from protfam_core.ss.data import SSChain
+from protfam_core.ss.model import near_identical
+from protfam_core.ss.predict import SSPredictor
 
 DATA = Path(__file__).parent / "data" / "ss"
 
@@ -58,7 +59,7 @@ def test_train_tracks_exports_and_publishes(tmp_path, monkeypatch):
     assert len(client.get_metric_history(run.info.run_id, "valid_q3")) == 2
     assert tracking.model_versions(client, "ss-predictor") == ["1"]
     # Training can continue from the published model (same network, weights read back from its ONNX file).
-    args2 = [a for a in args if a != "--publish"] + ["--init", "ss-predictor", "--version", "2"]
+    args2 = [a for a in args if a != "--publish"] + ["--init", "ss-predictor"]
     args2[args2.index("--out") + 1] = str(tmp_path / "b2")
     args2[args2.index("--epochs") + 1] = "1"
     assert main(args2, stdout=io.StringIO()) == 0

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from protfam_tools.encode_vae import main
 
-from protfam_core.dataset import load_dataset
-from protfam_core.features import FeatureCache, project
-from protfam_core.fingerprints import read_directory
-from protfam_core.seqio import Record, format_fasta, read_alignment
-from protfam_core.vae_encode import Fingerprinter
+from protfam_core.features.cache import FeatureCache
+from protfam_core.io.fingerprints import read_directory
+from protfam_core.io.seqio import Record, format_fasta, read_alignment
+from protfam_core.msa.dataset import load_dataset
+from protfam_core.ss.project import project
+from protfam_core.vae.encode import Fingerprinter
 
 MINI = Path(__file__).resolve().parent / "data" / "mini"
 
@@ -61,8 +62,12 @@ def test_encode_formats_agree(trained, rows, tmp_path):
     # SS aligned to the rows (projected through the placement), SA per residue of the row in SCRATCH's ACCpro style
     ss = tmp_path / "rows.ss"
     sa = tmp_path / "rows.acc"
-    ss.write_text("".join(f">{p.query_id}\n{project(p, s)}\n" for p, (s, _) in zip(placements, ss_sa, strict=True)))
-    acc = [project(p, a).replace("-", "").replace("b", "-") for p, (_, a) in zip(placements, ss_sa, strict=True)]
+    ss.write_text(
+        "".join(f">{p.query_id}\n{project(s, p.positions)}\n" for p, (s, _) in zip(placements, ss_sa, strict=True))
+    )
+    acc = [
+        project(a, p.positions).replace("-", "").replace("b", "-") for p, (_, a) in zip(placements, ss_sa, strict=True)
+    ]
     sa.write_text("".join(f">{p.query_id}\n{a}\n" for p, a in zip(placements, acc, strict=True)))
     base = ["encode", str(afa), "--ss", str(ss), "--sa", str(sa), "--model", model]
     out = io.StringIO()
@@ -93,7 +98,7 @@ def test_reconstruct_from_tsv_gives_rows_of_the_frame_width(trained, rows, tmp_p
     fp = Fingerprinter(model)
     z = fp.transform(placements, ss_sa)
     tsv = tmp_path / "fp.tsv"
-    from protfam_core.vae_io import write_fingerprints
+    from protfam_core.io.fingerprints import write_fingerprints
 
     write_fingerprints([p.query_id for p in placements], z, "tsv", tsv, fp.model_id)
     width = len(placements[0].row)

@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from protfam_core.alphabet import AA_SYMBOLS
-from protfam_core.features import channel_matrix
-from protfam_core.frames import FrameSet
-from protfam_core.onnx_export import export_onnx
-from protfam_core.onnx_runtime import OnnxModel
-from protfam_core.seqio import Record, read_alignment
-from protfam_core.vae_model import ChannelVAE, TrainConfig, parameter_count, train_channel
-from protfam_core.vae_train import decode_torch, residue_accuracy
+from protfam_core.features.channels import channel_matrix
+from protfam_core.frames.frameset import FrameSet
+from protfam_core.io.alphabet import AA_SYMBOLS
+from protfam_core.io.seqio import Record, read_alignment
+from protfam_core.registry.onnx_export import export_onnx, parameter_count
+from protfam_core.registry.onnx_runtime import OnnxModel
+from protfam_core.vae.metrics import residue_accuracy
+from protfam_core.vae.model import ChannelVAE, TrainConfig, train_channel
+from protfam_core.vae.train import decode_torch
 
 TUTORIAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hmmer_tutorial"
 

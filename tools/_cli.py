@@ -1,38 +1,69 @@
-"""Shared plumbing of every protfam tool: `main(argv, stdin, stdout)` and one-line errors.
+"""Shared plumbing of every protfam tool: `main(argv, stdout, stderr, stdin)`, one-line errors, the house options.
 
-Following pyrodigal's cli.py, each tool's `main` takes argv and streams so tests run it in-process. Errors that the
-user can fix (ProtfamError, usage errors) print one line on stderr and return a non-zero code; nothing is half-written
-because the core writes outputs atomically.
+Following pyrodigal's cli.py, each tool's `main` takes argv and the streams and hands them down to the command (as
+the click context's `obj`, a `Streams`), so tests run a tool in-process and nothing reads a global stream. Errors
+the user can fix (ProtfamError, usage errors) print one line on stderr and return a non-zero code; nothing is
+half-written because the core writes outputs atomically.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from typing import IO
+from dataclasses import dataclass, field
+from typing import IO, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from protfam_core import __version__
 from protfam_core.errors import ProtfamError
+
+Threads = Annotated[
+    int, typer.Option("--threads", "-j", min=0, help="Worker threads (0 = all available cores).", show_default=True)
+]
+Out = Annotated[str, typer.Option("--out", "-o", help="Output file, '-' for stdout.")]
 
 
 @dataclass
 class Streams:
-    """The streams that '-' means for the command now running."""
+    """The streams of the command now running: what '-' means, and where messages and progress bars go."""
 
     stdin: IO
     stdout: IO
+    stderr: IO
+    console: Console = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.console = Console(file=self.stderr, highlight=False, soft_wrap=True)
+
+    def log(self, message: str) -> None:
+        """One message line on stderr (never markup: ids and paths may hold brackets)."""
+        self.console.print(message, markup=False)
+
+    def progress(self, *columns, transient: bool = False, hide: bool = False) -> Progress:
+        """The house progress bar (description, bar, done/total, time left), shown only when stderr is a terminal, so
+        pipes and logs stay clean; `hide` also keeps it off for work too short to need one."""
+        columns = columns or (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
+        return Progress(*columns, console=self.console, transient=transient, disable=hide or not self.stderr.isatty())
 
 
-streams = Streams(sys.stdin, sys.stdout)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+def version_text(prog: str) -> str:
+    """`prog --version`: the package version and the shipped default model of each kind."""
+    from protfam_core.registry.bundles import default_refs
+
+    lines = [f"{prog} {__version__}"] + [f"  default {kind} model: {ref}" for kind, ref in default_refs().items()]
+    return "\n".join(lines) + "\n"
 
 
 def new_app(help_text: str) -> typer.Typer:
-    """A typer app with the house settings: rich help, no completion noise, no locals in tracebacks."""
-    return typer.Typer(
+    """A typer app with the house settings (rich help, no completion noise, no locals in tracebacks) and --version."""
+    app = typer.Typer(
         help=help_text,
         add_completion=False,
         no_args_is_help=True,
@@ -41,44 +72,41 @@ def new_app(help_text: str) -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
 
+    @app.callback()
+    def _root(
+        ctx: typer.Context,
+        version: Annotated[
+            bool, typer.Option("--version", is_eager=True, help="Print the version and the default models, then exit.")
+        ] = False,
+    ) -> None:
+        if version:
+            ctx.obj.stdout.write(version_text(ctx.info_name or "protfam"))
+            raise typer.Exit()
 
-def run(app: typer.Typer, prog: str, argv: list[str] | None, stdin: IO | None, stdout: IO | None) -> int:
-    """Run a typer app in-process; return the exit code instead of exiting."""
-    streams.stdin = stdin if stdin is not None else sys.stdin
-    streams.stdout = stdout if stdout is not None else sys.stdout
+    return app
+
+
+def run(
+    app: typer.Typer, prog: str, argv: list[str] | None, stdout: IO | None, stderr: IO | None, stdin: IO | None
+) -> int:
+    """Run a typer app in-process with these streams; return the exit code instead of exiting."""
+    streams = Streams(stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr)
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        result = app(args=args, prog_name=prog, standalone_mode=False)
+        result = app(args=args, prog_name=prog, standalone_mode=False, obj=streams)
         return result if isinstance(result, int) else 0
     except ProtfamError as exc:
-        stderr.print(f"{prog}: error: {exc}", markup=False)
+        streams.log(f"{prog}: error: {exc}")
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
-        stderr.print(f"{prog}: aborted", markup=False)
+        streams.log(f"{prog}: aborted")
         return 130
     except typer.TyperException as exc:  # usage errors (typer vendors click's exceptions)
         if type(exc).__name__ == "NoArgsIsHelpError":  # typer has already printed the help
             return 2
-        stderr.print(f"{prog}: error: {exc.format_message()}", markup=False)
+        streams.log(f"{prog}: error: {exc.format_message()}")
         return getattr(exc, "exit_code", 2)
     except BrokenPipeError:
         return 0
-
-
-def progress_disabled() -> bool:
-    """Progress bars go to stderr and only when it is a terminal, so pipes and logs stay clean."""
-    return not sys.stderr.isatty()
-
-
-def progress_bar() -> Progress:
-    """The house progress bar: description, bar, done/total and time left, on stderr when it is a terminal."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=stderr,
-        disable=progress_disabled(),
-    )

@@ -8,13 +8,15 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from protfam_tools._cli import new_app, progress_bar, run, stderr, streams
+from protfam_tools._cli import Out, Threads, new_app, run
 
 from protfam_core import __version__
-from protfam_core.classify import Call, FamilyClassifier
+from protfam_core.cnn.classify import FamilyClassifier
+from protfam_core.cnn.rule import Call
 from protfam_core.errors import InputError
-from protfam_core.onnx_runtime import sha256_file
-from protfam_core.seqio import read_sequences, write_text
+from protfam_core.io.atomic import write_text
+from protfam_core.io.seqio import read_sequences
+from protfam_core.threads import resolve_threads
 
 app = new_app("Family of raw protein sequences with the paper's CNN on VAE fingerprints; training and evaluation.")
 
@@ -27,8 +29,7 @@ def provenance(classifier: FamilyClassifier) -> str:
         f"fallback_evalue={classifier.fallback_evalue:.6g}",
     ]
     for role, bundle in classifier.bundles():
-        card_sha = sha256_file(Path(bundle.path) / "model.json")
-        parts.append(f"{role}={bundle.name}/{bundle.version} sha256={card_sha}")
+        parts.append(f"{role}={bundle.ref} sha256={bundle.card_sha256()}")
     return "\t".join(parts)
 
 
@@ -50,11 +51,11 @@ def format_calls(calls: list[Call], top_k: int, header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _fingerprint_calls(classifier: FamilyClassifier, source: str) -> list[Call]:
-    from protfam_core.fingerprints import read_fingerprints
+def _fingerprint_calls(classifier: FamilyClassifier, source: str, stdin) -> list[Call]:
+    from protfam_core.io.fingerprints import read_fingerprint_matrix
 
-    fps = read_fingerprints(source, 90, stdin=streams.stdin)
-    return classifier.predict_fingerprints(fps.ids, fps.vectors.reshape(len(fps), 3, 30))
+    ids, z = read_fingerprint_matrix(source, classifier.fingerprinter.latent_dim, stdin)
+    return classifier.predict_fingerprints(ids, z)
 
 
 Model = Annotated[
@@ -66,6 +67,7 @@ Cache = Annotated[Path, typer.Option(help="Feature cache folder (placements, SS/
 
 @app.command()
 def predict(
+    ctx: typer.Context,
     sequences: Annotated[str, typer.Argument(help="Raw protein FASTA (any seqio format, gzip ok) or '-' for stdin.")],
     top_k: Annotated[int, typer.Option("--top-k", min=0, help="Also list the N best candidate families.")] = 0,
     model: Model = None,
@@ -87,7 +89,8 @@ def predict(
         ),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Sequences per batch.")] = 256,
-    output: Annotated[str, typer.Option("--output", "-o", help="TSV output path, '-' for stdout.")] = "-",
+    out: Out = "-",
+    threads: Threads = 0,
 ) -> None:
     """Classify sequences whose family is unknown: TSV query_id, family, score, evalue (one row per input, in order).
 
@@ -99,19 +102,22 @@ def predict(
       cat queries.fasta | classify-cnn predict - --top-k 3 > calls.tsv
       prep-msa place q.fa --frames ds/ --family tln | encode-vae encode - | classify-cnn predict --fingerprints -
     """
-    classifier = FamilyClassifier(model, frames, vae, ss, threshold, fallback_evalue=fallback_evalue)
+    classifier = FamilyClassifier(
+        model, frames, vae, ss, threshold, fallback_evalue=fallback_evalue, threads=resolve_threads(threads)
+    )
     if fingerprints:
-        calls = _fingerprint_calls(classifier, sequences)
+        calls = _fingerprint_calls(classifier, sequences, ctx.obj.stdin)
     else:
-        records = read_sequences(sequences, stdin=streams.stdin)
-        with progress_bar() as bar:
+        records = read_sequences(sequences, stdin=ctx.obj.stdin)
+        with ctx.obj.progress() as bar:
             task = bar.add_task("classifying", total=len(records))
             calls = classifier.predict(records, batch_size, partial(bar.advance, task))
-    write_text(format_calls(calls, top_k, provenance(classifier)), output, stdout=streams.stdout)
+    write_text(format_calls(calls, top_k, provenance(classifier)), out, stdout=ctx.obj.stdout)
 
 
 @app.command()
 def train(
+    ctx: typer.Context,
     dataset: Annotated[Path, typer.Option(help="Dataset folder from `prep-msa build`.")],
     out: Annotated[Path, typer.Option(help="Folder for the family-cnn and family-frames bundles.")] = Path("build/cnn"),
     vae: Annotated[str | None, typer.Option(help="VAE bundle for the fingerprints (default: shipped).")] = None,
@@ -127,6 +133,7 @@ def train(
     name: Annotated[str, typer.Option(help="Bundle name of the CNN.")] = "family-cnn",
     frames_name: Annotated[str, typer.Option(help="Bundle name of the frames.")] = "family-frames",
     publish: Annotated[bool, typer.Option("--publish", help="Copy both bundles into registry/ as defaults.")] = False,
+    threads: Threads = 0,
 ) -> None:
     """Train the paper's CNN on fingerprints of placed rows; export ONNX; track in MLflow; optionally publish.
 
@@ -134,24 +141,25 @@ def train(
       classify-cnn train --dataset build/dataset --out build/cnn --publish
       PROTFAM_TRACKING_URI=sqlite:///build/mlflow.db classify-cnn train --dataset tests/data/mini --epochs 3
     """
-    from protfam_core.cnn_model import TrainConfig
-    from protfam_core.cnn_train import train as train_cnn
+    from protfam_core.cnn.model import TrainConfig
+    from protfam_core.cnn.train import train as train_cnn
 
     config = TrainConfig(seed, epochs, patience, batch_size, learning_rate, max_minutes, epoch_rows)
     result = train_cnn(
-        dataset, out, config, vae, cache, name, frames_name, ss=ss, log=lambda m: stderr.print(m, markup=False)
+        dataset, out, config, vae, cache, name, frames_name, ss=ss, log=ctx.obj.log, threads=resolve_threads(threads)
     )
     if publish:
-        from protfam_core.registry import publish as publish_bundle
+        from protfam_core.registry.bundles import publish as publish_bundle
 
         publish_bundle(result.frames_folder)
         publish_bundle(result.cnn_folder)
     summary = ", ".join(f"{k}={v:.4g}" for k, v in result.metrics.items())
-    streams.stdout.write(f"{result.cnn_folder}\t{result.frames_folder}\t{summary}\n")
+    ctx.obj.stdout.write(f"{result.cnn_folder}\t{result.frames_folder}\t{summary}\n")
 
 
 @app.command()
 def calibrate(
+    ctx: typer.Context,
     dataset: Annotated[Path, typer.Option(help="Dataset folder the model was trained on (its val split is used).")],
     unknown: Annotated[
         str | None,
@@ -161,10 +169,11 @@ def calibrate(
     frames: Frames = None,
     out: Annotated[Path, typer.Option(help="Folder for the calibrated bundle.")] = Path("build/cnn-calibrated"),
     publish: Annotated[bool, typer.Option("--publish", help="Copy the bundle into registry/ as the default.")] = False,
+    threads: Threads = 0,
 ) -> None:
     """Choose the threshold and fallback E-value on validation data: known members vs unknown-family sequences.
 
-    Writes a new CNN bundle (same network, new rule; the version is the calibration time) and prints the rule.
+    Writes a new CNN bundle (same network, new rule, the next version) and prints the rule.
     Test data never enters: known = the dataset's val split; unknown = families the dataset's size filter dropped,
     the half of them the benchmarks never test on.
 
@@ -172,33 +181,34 @@ def calibrate(
       classify-cnn calibrate --dataset build/dataset --publish
       classify-cnn calibrate --dataset build/dataset --unknown my_other_families.fasta --out build/cal
     """
-    from protfam_core.calibrate import calibrate as choose
-    from protfam_core.calibrate import save_calibrated
-    from protfam_core.dataset import load_dataset
-    from protfam_core.open_set import unknown_records
+    from protfam_core.cnn.calibrate import calibrate as choose
+    from protfam_core.cnn.calibrate import save_calibrated
+    from protfam_core.msa.dataset import load_dataset
+    from protfam_core.msa.open_set import unknown_records
 
     data = load_dataset(dataset)
     if unknown is None:
         unknown_seqs, _ = unknown_records(data, "val")
         source = f"open-set val half of {dataset}: {len(unknown_seqs)} sequences"
     else:
-        unknown_seqs = read_sequences(unknown, stdin=streams.stdin)
+        unknown_seqs = read_sequences(unknown, stdin=ctx.obj.stdin)
         source = f"{unknown}: {len(unknown_seqs)} sequences"
-    classifier = FamilyClassifier(model, frames)
-    stderr.print(f"calibrating {classifier.cnn_bundle.ref} on {source} and the val split", markup=False)
-    rule, per_fallback = choose(classifier, data.records("val"), data.labels("val"), unknown_seqs)
+    classifier = FamilyClassifier(model, frames, threads=resolve_threads(threads))
+    ctx.obj.log(f"calibrating {classifier.cnn_bundle.ref} on {source} and the val split")
+    rule = choose(classifier, data.records("val"), data.labels("val"), unknown_seqs)
     sets = {"known": f"{dataset} val split: {len(data.records('val'))} sequences", "unknown": source}
-    bundle = save_calibrated(classifier, rule, per_fallback, out, sets)
+    bundle = save_calibrated(classifier, rule, out, sets)
     if publish:
-        from protfam_core.registry import publish as publish_bundle
+        from protfam_core.registry.bundles import publish as publish_bundle
 
         publish_bundle(bundle.path)
-    summary = "\t".join(f"{k}={v:.6g}" for k, v in rule.as_dict().items())
-    streams.stdout.write(f"{bundle.path}\t{summary}\n")
+    summary = "\t".join(f"{k}={v:.6g}" for k, v in rule.chosen_.as_dict().items())
+    ctx.obj.stdout.write(f"{bundle.path}\t{summary}\n")
 
 
 @app.command()
 def evaluate(
+    ctx: typer.Context,
     dataset: Annotated[Path, typer.Option(help="Dataset folder the model was trained on.")],
     out: Annotated[Path, typer.Option(help="Report folder: <protocol>/table1.md and <protocol>/confusion.png.")],
     protocol: Annotated[list[str] | None, typer.Option(help="paper and/or blind (default: both).")] = None,
@@ -206,6 +216,7 @@ def evaluate(
     frames: Frames = None,
     split: Annotated[str, typer.Option(help="Dataset split to evaluate.")] = "test",
     cache: Cache = Path("build/features"),
+    threads: Threads = 0,
 ) -> None:
     """Table 1 of the paper (per-family F1, precision, recall, accuracy + averages) and a confusion matrix.
 
@@ -213,30 +224,30 @@ def evaluate(
       classify-cnn evaluate --dataset build/dataset --out build/report
       classify-cnn evaluate --dataset tests/data/mini --out /tmp/r --protocol blind --model build/cnn/family-cnn
     """
-    from protfam_core.cnn_evaluate import PROTOCOLS, blind_protocol, paper_protocol, write_outcome
-    from protfam_core.cnn_report import macro_average, table1
-    from protfam_core.dataset import load_dataset
+    from protfam_core.cnn.evaluate import PROTOCOLS, blind_protocol, paper_protocol, write_outcome
+    from protfam_core.cnn.report import macro_average, table1
+    from protfam_core.msa.dataset import load_dataset
 
     protocols = protocol or list(PROTOCOLS)
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
         raise InputError(f"unknown protocol {unknown[0]!r} (choose from {', '.join(PROTOCOLS)})")
-    classifier = FamilyClassifier(model, frames)
+    classifier = FamilyClassifier(model, frames, threads=resolve_threads(threads))
     data = load_dataset(dataset)
     for name in protocols:
         if name == "paper":
             outcome = paper_protocol(classifier, data, split, cache)
         else:
-            with progress_bar() as bar:
+            with ctx.obj.progress() as bar:
                 task = bar.add_task("classifying", total=len(data.records(split)))
                 outcome = blind_protocol(classifier, data, split, partial(bar.advance, task))
         md, png = write_outcome(outcome, classifier.families, out, f"Table 1, {name} protocol, {split} split")
         avg = macro_average(table1(outcome.truth, outcome.calls, classifier.families))
-        streams.stdout.write(f"{name}\tmacro_f1={avg.f1:.4f}\taccuracy={avg.accuracy:.4f}\t{md}\t{png}\n")
+        ctx.obj.stdout.write(f"{name}\tmacro_f1={avg.f1:.4f}\taccuracy={avg.accuracy:.4f}\t{md}\t{png}\n")
 
 
-def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
-    return run(app, "classify-cnn", argv, stdin, stdout)
+def main(argv: list[str] | None = None, stdout=None, stderr=None, stdin=None) -> int:
+    return run(app, "classify-cnn", argv, stdout, stderr, stdin)
 
 
 if __name__ == "__main__":

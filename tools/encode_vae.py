@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from protfam_tools._cli import new_app, progress_disabled, run, stderr, streams
+from protfam_tools._cli import Threads, new_app, run
 
 from protfam_core.errors import InputError
+from protfam_core.threads import resolve_threads
 
 app = new_app("VAE fingerprints of aligned protein rows: 30 floats per channel (amino acids, SS, SA).")
 
 Model = Annotated[
     str | None,
-    typer.Option("--model", "-m", help="VAE bundle: folder, NAME, NAME@ALIAS or NAME/VERSION (default: shipped)"),
+    typer.Option("--model", help="VAE bundle: folder, NAME, NAME@ALIAS or NAME/VERSION (default: shipped)"),
 ]
 Cache = Annotated[Path, typer.Option("--cache", help="feature cache folder (placements + predicted SS/SA per dataset)")]
 FORMATS = ("tsv", "npy", "txt")
@@ -23,6 +24,7 @@ FORMATS = ("tsv", "npy", "txt")
 
 @app.command()
 def train(
+    ctx: typer.Context,
     dataset: Annotated[Path, typer.Option("--dataset", "-d", help="dataset folder built by `prep-msa build`")],
     out: Annotated[Path, typer.Option("--out", "-o", help="bundle folder to write")] = Path("build/models/vae"),
     cache: Cache = Path("build/features"),
@@ -32,7 +34,7 @@ def train(
     patience: Annotated[int, typer.Option(help="epochs without validation improvement before stopping")] = 8,
     max_minutes: Annotated[float, typer.Option(help="training time budget for all three channels")] = 12.0,
     seed: Annotated[int, typer.Option(help="seed of initialisation, shuffling and sampling")] = 0,
-    threads: Annotated[int, typer.Option(help="torch CPU threads (1 is fastest on a busy 2-core machine)")] = 1,
+    threads: Threads = 1,
     kl_weight: Annotated[float, typer.Option(help="weight of the KL term (1 = the paper's loss)")] = 1.0,
     ss_model: Annotated[str | None, typer.Option(help="SS/SA model for the features (default: shipped)")] = None,
     name: Annotated[str, typer.Option(help="model name in the registries")] = "vae",
@@ -46,12 +48,10 @@ def train(
       encode-vae train --dataset build/dataset --out build/models/vae --publish
       encode-vae train -d tests/data/mini --epochs 3 --out /tmp/vae
     """
-    from rich.progress import Progress
+    from protfam_core.vae.model import TrainConfig
+    from protfam_core.vae.train import train_vae
 
-    from protfam_core.vae_model import TrainConfig
-    from protfam_core.vae_train import train_vae
-
-    if min(epochs, batch_size, patience, threads) < 1 or lr <= 0 or max_minutes <= 0:
+    if min(epochs, batch_size, patience) < 1 or lr <= 0 or max_minutes <= 0:
         raise typer.BadParameter("epochs, batch size, patience, learning rate and time budget must be positive")
     config = TrainConfig(
         epochs=epochs,
@@ -60,37 +60,38 @@ def train(
         patience=patience,
         seed=seed,
         max_seconds=max_minutes * 60,
-        threads=threads,
+        threads=resolve_threads(threads),
         kl_weight=kl_weight,
     )
-    with Progress(console=stderr, disable=progress_disabled(), transient=True) as progress:
+    with ctx.obj.progress(transient=True) as progress:
         task = progress.add_task("encode-vae train", total=None)
 
         def log(text: str) -> None:
             progress.update(task, description=text[:70])
-            stderr.print(text, markup=False)
+            ctx.obj.log(text)
 
         bundle = train_vae(dataset, out, config, cache, name=name, ss_model=ss_model, publish=publish, log=log)
     m = bundle.card["metrics"]
-    stderr.print(
+    ctx.obj.log(
         f"{bundle.ref} -> {out}: validation residue reconstruction aa {m['aa_val_residue_accuracy']:.4f}, "
         f"ss {m['ss_val_residue_accuracy']:.4f}, sa {m['sa_val_residue_accuracy']:.4f}; "
-        f"{bundle.card['parameters']['total']:,} parameters",
-        markup=False,
+        f"{bundle.card['parameters']['total']:,} parameters"
     )
 
 
-def _per_residue(ss: Path | None, sa: Path | None, records, ss_model: str | None) -> list[tuple[str, str]]:
+def _per_residue(
+    ss: Path | None, sa: Path | None, records, ss_model: str | None, threads: int
+) -> list[tuple[str, str]]:
     """SS/SA per row: from files (ids must match) or predicted on the ungapped rows."""
-    from protfam_core.features import read_per_residue
+    from protfam_core.ss.formats import read_per_residue
 
     if (ss is None) != (sa is None):
         raise InputError("give both --ss and --sa, or neither (then they are predicted)")
     if ss is None:
-        from protfam_core.registry import resolve
-        from protfam_core.ss_predict import SSPredictor
+        from protfam_core.registry.bundles import resolve
+        from protfam_core.ss.predict import SSPredictor
 
-        predictor = SSPredictor(resolve(ss_model, "ss"))
+        predictor = SSPredictor(resolve(ss_model, "ss"), threads)
         return [tuple(x) for x in predictor.predict([r.seq.replace("-", "") for r in records])]
     ss_map, sa_map = read_per_residue(ss, "ss"), read_per_residue(sa, "sa")
     missing = [r.id for r in records if r.id not in ss_map or r.id not in sa_map]
@@ -101,6 +102,7 @@ def _per_residue(ss: Path | None, sa: Path | None, records, ss_model: str | None
 
 @app.command()
 def encode(
+    ctx: typer.Context,
     alignment: Annotated[str, typer.Argument(help="aligned FASTA of rows in ONE frame width ('-' = stdin)")],
     out: Annotated[str, typer.Option("--out", "-o", help="output: file ('-' = stdout for tsv) or folder (txt)")] = "-",
     fmt: Annotated[str, typer.Option("--format", "-f", help="tsv | npy | txt (authors' files)")] = "tsv",
@@ -108,6 +110,7 @@ def encode(
     sa: Annotated[Path | None, typer.Option(help="SA strings (e/b; SCRATCH .acc '-' = b) per id")] = None,
     model: Model = None,
     ss_model: Annotated[str | None, typer.Option(help="SS/SA model if no --ss/--sa (default: the VAE's own)")] = None,
+    threads: Threads = 0,
 ) -> None:
     """Fingerprints (z_mean, 30 floats per channel aa, ss, sa) of aligned rows, on onnxruntime.
 
@@ -120,16 +123,17 @@ def encode(
       prep-msa place q.fasta --frames build/dataset --family tln | encode-vae encode - > fp.tsv
       encode-vae encode rows.afa --ss rows.ss --sa rows.acc --format txt --out latent/
     """
-    from protfam_core.seqio import read_alignment
-    from protfam_core.vae_encode import Fingerprinter, rows_from_alignment
-    from protfam_core.vae_io import write_fingerprints
+    from protfam_core.io.fingerprints import write_fingerprints
+    from protfam_core.io.seqio import read_alignment
+    from protfam_core.vae.encode import Fingerprinter, rows_from_alignment
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})", param_hint="--format")
     if fmt != "tsv" and out == "-":
         raise typer.BadParameter(f"--format {fmt} needs --out PATH", param_hint="--out")
-    records = read_alignment(alignment, stdin=streams.stdin)
-    fp = Fingerprinter(model)
+    records = read_alignment(alignment, stdin=ctx.obj.stdin)
+    threads = resolve_threads(threads)
+    fp = Fingerprinter(model, threads)
     name = "stdin" if alignment == "-" else alignment
     if len(records[0].seq) > fp.width:
         raise InputError(
@@ -137,13 +141,14 @@ def encode(
         )
     # Default to the SS model the VAE was trained on, not whichever is champion now.
     ss_model = ss_model or fp.bundle.card.get("params", {}).get("ss_model")
-    rows = rows_from_alignment([r.seq for r in records], _per_residue(ss, sa, records, ss_model))
+    rows = rows_from_alignment([r.seq for r in records], _per_residue(ss, sa, records, ss_model, threads))
     z = fp.encode_rows(rows)
-    write_fingerprints([r.id for r in records], z, fmt, out, fp.model_id, streams.stdout)
+    write_fingerprints([r.id for r in records], z, fmt, out, fp.model_id, ctx.obj.stdout)
 
 
 @app.command()
 def reconstruct(
+    ctx: typer.Context,
     fingerprints: Annotated[str, typer.Argument(help="fingerprints from `encode` (tsv or .npy; '-' = stdin)")],
     out: Annotated[str, typer.Option("--out", "-o", help="aligned FASTA ('-' = stdout)")] = "-",
     width: Annotated[int | None, typer.Option(help="frame width to cut the rows to (default: model width)")] = None,
@@ -156,22 +161,23 @@ def reconstruct(
       encode-vae encode rows.afa | encode-vae reconstruct - --width 180 > rebuilt.afa
       encode-vae reconstruct fp.npy --channel ss -o rebuilt_ss.afa
     """
-    from protfam_core.features import CHANNEL_ORDER
-    from protfam_core.seqio import Record, write_fasta
-    from protfam_core.vae_encode import Fingerprinter
-    from protfam_core.vae_io import read_fingerprint_matrix
+    from protfam_core.io.alphabet import CHANNEL_ORDER
+    from protfam_core.io.fingerprints import read_fingerprint_matrix
+    from protfam_core.io.seqio import Record, write_fasta
+    from protfam_core.vae.encode import Fingerprinter
 
     if channel not in CHANNEL_ORDER:
         choices = ", ".join(CHANNEL_ORDER)
         raise typer.BadParameter(f"unknown channel {channel!r} (one of {choices})", param_hint="--channel")
     fp = Fingerprinter(model)
-    ids, z = read_fingerprint_matrix(fingerprints, fp.latent_dim, streams.stdin)
+    ids, z = read_fingerprint_matrix(fingerprints, fp.latent_dim, ctx.obj.stdin)
     rows = fp.decode_rows(z, width)[channel]
-    write_fasta([Record(i, r) for i, r in zip(ids, rows, strict=True)], streams.stdout if out == "-" else out, width=0)
+    write_fasta([Record(i, r) for i, r in zip(ids, rows, strict=True)], ctx.obj.stdout if out == "-" else out, width=0)
 
 
 @app.command()
 def report(
+    ctx: typer.Context,
     dataset: Annotated[Path, typer.Option("--dataset", "-d", help="dataset folder built by `prep-msa build`")],
     out: Annotated[Path, typer.Option("--out", "-o", help="report folder (report.md, metrics.json, PNGs)")],
     model: Model = None,
@@ -186,20 +192,19 @@ def report(
     Examples:
       encode-vae report --dataset build/dataset --out build/reports/vae
     """
-    from protfam_core.vae_report import phase1_report
+    from protfam_core.vae.report import phase1_report
 
-    busy = stderr.status("computing the phase-1 report") if not progress_disabled() else nullcontext()
+    busy = ctx.obj.console.status("computing the phase-1 report") if ctx.obj.stderr.isatty() else nullcontext()
     with busy:
         m = phase1_report(dataset, out, model=model, family=family, cache_dir=cache, split=split, seed=seed)
-    stderr.print(
+    ctx.obj.log(
         f"{out}/report.md: aa residues {m['aa_residue_accuracy']:.4f}, consensus {m['consensus_agreement']:.4f}, "
-        f"k-means {m['kmeans_fingerprint_mean']:.4f} (gap pattern alone {m['kmeans_gap_pattern_mean']:.4f})",
-        markup=False,
+        f"k-means {m['kmeans_fingerprint_mean']:.4f} (gap pattern alone {m['kmeans_gap_pattern_mean']:.4f})"
     )
 
 
-def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
-    return run(app, "encode-vae", argv, stdin, stdout)
+def main(argv: list[str] | None = None, stdout=None, stderr=None, stdin=None) -> int:
+    return run(app, "encode-vae", argv, stdout, stderr, stdin)
 
 
 if __name__ == "__main__":

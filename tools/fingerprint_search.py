@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import IO, Annotated
 
 import numpy as np
 import typer
-from protfam_tools._cli import new_app, progress_disabled, run, stderr, streams
-from rich.progress import Progress
+from protfam_tools._cli import Out, Threads, new_app, run
 
-from protfam_core.distances import METRICS, pairwise
 from protfam_core.errors import InputError
-from protfam_core.fingerprints import Fingerprints, concat, format_tsv, read_fingerprints, read_ids
-from protfam_core.fpindex import FAISS_KINDS, FingerprintIndex
-from protfam_core.seqio import write_text
+from protfam_core.io.atomic import write_text
+from protfam_core.io.fingerprints import Fingerprints, concat, format_tsv, read_fingerprints, read_ids
+from protfam_core.search.distances import METRICS, pairwise
+from protfam_core.search.index import FAISS_KINDS, FingerprintIndex
+from protfam_core.threads import resolve_threads
 
 app = new_app(
     "Search and compare 30-float fingerprints (VAE latent spaces), compatible with the authors' compbiolab-CLI."
@@ -34,8 +34,8 @@ WeightsOpt = Annotated[
 IdsOpt = Annotated[Path | None, typer.Option("--ids", help="Ids for .npy input, one per line.")]
 
 
-def _read(source: str, dim: int | None, ids: Path | None = None) -> Fingerprints:
-    return read_fingerprints(source, dim, stdin=streams.stdin, ids=read_ids(ids) if ids else None)
+def _read(source: str, dim: int | None, stdin: IO, ids: Path | None = None) -> Fingerprints:
+    return read_fingerprints(source, dim, stdin=stdin, ids=read_ids(ids) if ids else None)
 
 
 def _weights(path: Path | None, dim: int) -> np.ndarray | None:
@@ -47,16 +47,17 @@ def _weights(path: Path | None, dim: int) -> np.ndarray | None:
     return fps.vectors[0]
 
 
-def _target(index: Path | None, db: str | None) -> tuple[FingerprintIndex, str]:
+def _target(index: Path | None, db: str | None, stdin: IO) -> tuple[FingerprintIndex, str]:
     if (index is None) == (db is None):
         raise InputError("give exactly one of --index IDX or --db DIR/FILE")
     if index is not None:
         return FingerprintIndex.load(index), str(index)
-    return FingerprintIndex.build(read_fingerprints(db, stdin=streams.stdin), source=str(db)), str(db)
+    return FingerprintIndex.build(read_fingerprints(db, stdin=stdin), source=str(db)), str(db)
 
 
 @app.command()
 def search(
+    ctx: typer.Context,
     queries: Annotated[list[str], typer.Argument(help="Query fingerprints: authors' files, TSV, .npy or '-'.")],
     index: Annotated[
         Path | None, typer.Option("--index", "-i", help="Index file (fingerprint-search index build).")
@@ -72,7 +73,8 @@ def search(
     ef_search: Annotated[int | None, typer.Option(help="HNSW search breadth (FAISS hnsw indexes).")] = None,
     nprobe: Annotated[int | None, typer.Option(help="Lists visited per query (FAISS ivf indexes).")] = None,
     ids: IdsOpt = None,
-    out: Annotated[str, typer.Option("--out", "-o", help="Output TSV, '-' for stdout.")] = "-",
+    out: Out = "-",
+    threads: Threads = 0,
 ) -> None:
     """The k nearest fingerprints of each query: TSV query_id, rank, target_id, distance.
 
@@ -85,23 +87,23 @@ def search(
       fingerprint-search search queries.tsv -i families.fpi -k 10 -o hits.tsv
       encode-vae encode ... -o - | fingerprint-search search - -i seqs.fpi -m minkowski --p 3 --weights w.txt
     """
-    idx, label = _target(index, db)
+    idx, label = _target(index, db, ctx.obj.stdin)
     metric = metric or idx.metric
-    q = concat([_read(s, idx.dim, ids) for s in queries])
+    q = concat([_read(s, idx.dim, ctx.obj.stdin, ids) for s in queries])
     w = _weights(weights, idx.dim)
-    with Progress(console=stderr, disable=progress_disabled() or len(q) < 10_000, transient=True) as bar:
+    with ctx.obj.progress(transient=True, hide=len(q) < 10_000) as bar:
         task = bar.add_task("searching", total=len(q))
         res = idx.search(
             q.vectors, k, metric, p=p, weights=w, exact=exact, ef_search=ef_search, nprobe=nprobe,
-            on_block=lambda n: bar.advance(task, n),
+            on_block=lambda n: bar.advance(task, n), threads=resolve_threads(threads),
         )  # fmt: skip
     if q.model and idx.meta.get("model") and q.model != idx.meta["model"]:
-        stderr.print(f"warning: queries were made by model {q.model}, the index by {idx.meta['model']}: "
-                     "fingerprints of different models are not comparable", markup=False)  # fmt: skip
+        ctx.obj.log(f"warning: queries were made by model {q.model}, the index by {idx.meta['model']}: "
+                     "fingerprints of different models are not comparable")  # fmt: skip
     undefined = int(np.sum(res.indices[:, 0] < 0))
     if undefined:
-        stderr.print(f"note: {undefined} queries have no defined {metric} distance to any target (e.g. a constant "
-                     "fingerprint under correlation); they get no rows", markup=False)  # fmt: skip
+        ctx.obj.log(f"note: {undefined} queries have no defined {metric} distance to any target (e.g. a constant "
+                     "fingerprint under correlation); they get no rows")  # fmt: skip
     lines = [
         f"# fingerprint-search index={label} metric={metric}{_p_note(metric, p, weights)} mode={res.mode}"
         f" model={idx.meta.get('model') or 'unknown'}",
@@ -111,7 +113,7 @@ def search(
         for rank, (i, d) in enumerate(zip(row_i, row_d, strict=True), 1):
             if i >= 0:
                 lines.append(f"{qid}\t{rank}\t{idx.ids[i]}\t{float(d)!r}")
-    write_text("\n".join(lines) + "\n", out, streams.stdout)
+    write_text("\n".join(lines) + "\n", out, ctx.obj.stdout)
 
 
 def _p_note(metric: str, p: float, weights: Path | None) -> str:
@@ -119,16 +121,17 @@ def _p_note(metric: str, p: float, weights: Path | None) -> str:
     return note + (f" weights={weights}" if weights else "")
 
 
-def _operand(arg: str, idx: FingerprintIndex | None, dim: int | None, ids: Path | None) -> Fingerprints:
+def _operand(arg: str, idx: FingerprintIndex | None, dim: int | None, ids: Path | None, stdin: IO) -> Fingerprints:
     if idx is not None and not Path(arg).exists() and arg != "-":
         return idx.get(arg)
     if arg != "-" and not Path(arg).exists():
         raise InputError(f"{arg}: no such file" + ("" if idx else " (give --index to compare names in an index)"))
-    return _read(arg, dim, ids)
+    return _read(arg, dim, stdin, ids)
 
 
 @app.command()
 def compare(
+    ctx: typer.Context,
     a: Annotated[str, typer.Argument(help="Fingerprint file, or a name in --index.")],
     b: Annotated[str, typer.Argument(help="Fingerprint file, or a name in --index.")],
     metric: Annotated[
@@ -138,7 +141,7 @@ def compare(
     weights: WeightsOpt = None,
     index: Annotated[Path | None, typer.Option("--index", "-i", help="Index whose names A and B may be.")] = None,
     ids: IdsOpt = None,
-    out: Annotated[str, typer.Option("--out", "-o", help="Output TSV, '-' for stdout.")] = "-",
+    out: Out = "-",
 ) -> None:
     """Distance between fingerprints A and B (every pair if a file holds several): TSV a, b, metric, distance.
 
@@ -148,16 +151,17 @@ def compare(
     """
     idx = FingerprintIndex.load(index) if index else None
     dim = idx.dim if idx else None
-    fa = _operand(a, idx, dim, ids)
-    fb = _operand(b, idx, dim or fa.dim, ids)
+    fa = _operand(a, idx, dim, ids, ctx.obj.stdin)
+    fb = _operand(b, idx, dim or fa.dim, ids, ctx.obj.stdin)
     d = pairwise(fa.vectors, fb.vectors, metric, p, _weights(weights, fa.dim))
     lines = ["a\tb\tmetric\tdistance"]
     lines += [f"{x}\t{y}\t{metric}\t{float(d[i, j])!r}" for i, x in enumerate(fa.ids) for j, y in enumerate(fb.ids)]
-    write_text("\n".join(lines) + "\n", out, streams.stdout)
+    write_text("\n".join(lines) + "\n", out, ctx.obj.stdout)
 
 
 @app.command("list")
 def list_(
+    ctx: typer.Context,
     index: Annotated[Path, typer.Argument(help="Index file.")],
     names: Annotated[bool, typer.Option("--names/--no-names", help="Also print every fingerprint's id.")] = True,
     vectors: Annotated[
@@ -177,11 +181,12 @@ def list_(
         lines.append(format_tsv(Fingerprints(idx.ids, idx.vectors)).rstrip("\n"))
     elif names:
         lines += idx.ids
-    write_text("\n".join(lines) + "\n", "-", streams.stdout)
+    write_text("\n".join(lines) + "\n", "-", ctx.obj.stdout)
 
 
 @index_app.command("build")
 def index_build(
+    ctx: typer.Context,
     sources: Annotated[list[str], typer.Argument(help="Fingerprints: folders of authors' files, TSV, .npy or '-'.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Index file to write.")],
     metric: Annotated[
@@ -203,6 +208,7 @@ def index_build(
     nlist: Annotated[int | None, typer.Option(help="IVF lists (default 4 * sqrt(n)).")] = None,
     nprobe: Annotated[int, typer.Option(help="IVF default lists visited per query.")] = 16,
     seed: Annotated[int, typer.Option(help="Seed of the IVF training sample and k-means.")] = 0,
+    threads: Threads = 0,
 ) -> None:
     """Write an index file from fingerprints; exact search works for every metric, --faiss adds speed at scale.
 
@@ -210,19 +216,21 @@ def index_build(
       fingerprint-search index build Latent_spaces/ -o authors.fpi --model compbiolab-CLI-0.4.0
       fingerprint-search index build seqs.npy --ids seqs.ids -o seqs.fpi --faiss hnsw
     """
-    fps = concat([_read(s, None, ids) for s in sources])
-    with Progress(console=stderr, disable=progress_disabled(), transient=True) as bar:
+    fps = concat([_read(s, None, ctx.obj.stdin, ids) for s in sources])
+    with ctx.obj.progress(transient=True) as bar:
         bar.add_task(f"indexing {len(fps)} fingerprints", total=None)
         idx = FingerprintIndex.build(
             fps, metric, model=model or fps.model, source=" ".join(sources), faiss_kind=faiss_kind, hnsw_m=hnsw_m,
             ef_construction=ef_construction, ef_search=ef_search, nlist=nlist, nprobe=nprobe, seed=seed,
+            threads=resolve_threads(threads),
         )  # fmt: skip
         idx.save(out)
-    stderr.print(f"{out}: {len(idx)} fingerprints of {idx.dim} values, metric {metric}", markup=False)
+    ctx.obj.log(f"{out}: {len(idx)} fingerprints of {idx.dim} values, metric {metric}")
 
 
 @index_app.command("families")
 def index_families(
+    ctx: typer.Context,
     dataset: Annotated[Path, typer.Option("--dataset", "-d", help="Dataset folder (prep-msa build).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Index file to write.")],
     vae: Annotated[str | None, typer.Option(help="VAE model: name, name@alias, name/version or folder.")] = None,
@@ -239,20 +247,20 @@ def index_families(
       fingerprint-search index families -d build/dataset -o families.fpi
       encode-vae encode placed.afa | fingerprint-search search - -i families.fpi -k 3
     """
-    from protfam_core.dataset import load_dataset
-    from protfam_core.fpindex import build_family_index
-    from protfam_core.vae_encode import Fingerprinter
+    from protfam_core.msa.dataset import load_dataset
+    from protfam_core.search.index import build_family_index
+    from protfam_core.vae.encode import Fingerprinter
 
     data = load_dataset(dataset)
-    with Progress(console=stderr, disable=progress_disabled(), transient=True) as bar:
+    with ctx.obj.progress(transient=True) as bar:
         bar.add_task("placing, predicting SS/SA and encoding the members", total=None)
         idx = build_family_index(data, Fingerprinter(vae), split, cache, metric)
         idx.save(out)
-    stderr.print(f"{out}: {len(idx)} families, {idx.dim} values, model {idx.meta['model']}", markup=False)
+    ctx.obj.log(f"{out}: {len(idx)} families, {idx.dim} values, model {idx.meta['model']}")
 
 
-def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
-    return run(app, "fingerprint-search", argv, stdin, stdout)
+def main(argv: list[str] | None = None, stdout=None, stderr=None, stdin=None) -> int:
+    return run(app, "fingerprint-search", argv, stdout, stderr, stdin)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from protfam_tools._cli import new_app, progress_bar, run, stderr, streams
+from protfam_tools._cli import Out, Threads, new_app, run
 
 from protfam_core.errors import InputError
-from protfam_core.seqio import Record, read_alignment, read_sequences, write_text
-from protfam_core.ss_backends import BACKENDS, predict_dssp, predict_model, predict_scratch
-from protfam_core.ss_formats import FORMATS, format_results
+from protfam_core.io.atomic import write_text
+from protfam_core.io.seqio import Record, read_alignment, read_sequences
+from protfam_core.ss.backends import BACKENDS, predict_dssp, predict_model, predict_scratch
+from protfam_core.ss.formats import FORMATS, format_results
+from protfam_core.threads import resolve_threads
 
 app = new_app("Secondary structure (H/E/C) and solvent accessibility (exposed/buried at 25% RSA) of proteins.")
 
@@ -19,6 +21,7 @@ DATA = "../shared/data"  # the reference data beside the checkout, as in the pro
 
 @app.command()
 def predict(
+    ctx: typer.Context,
     sequences: str = typer.Argument(
         None, help="Protein FASTA (or an alignment with --msa), '-' for stdin; not used with --backend dssp."
     ),
@@ -31,7 +34,8 @@ def predict(
     scratch_dir: str = typer.Option(None, help="Folder of SCRATCH-1D outputs (.ss/.ss8, .acc/.acc20) for scratch."),
     structure: str = typer.Option(None, help="PDB or mmCIF file for --backend dssp (runs mkdssp)."),
     chain: str = typer.Option(None, help="Comma-separated chain ids of --structure to report (default: all)."),
-    output: str = typer.Option("-", "--output", "-o", help="Output path, '-' for stdout."),
+    out: Out = "-",
+    threads: Threads = 0,
 ) -> None:
     """Per-residue SS and SA of every input sequence.
 
@@ -59,27 +63,30 @@ def predict(
         if sequences is None:
             raise InputError("give a FASTA file (or '-' for stdin)")
         if msa:
-            rows = read_alignment(sequences, stdin=streams.stdin)
+            rows = read_alignment(sequences, stdin=ctx.obj.stdin)
             aligned = {r.id: r.seq for r in rows}
             if len(aligned) != len(rows):
                 raise InputError(f"{sequences}: duplicate sequence ids in the alignment")
             records = [Record(r.id, r.seq.replace("-", "").replace(".", ""), r.description) for r in rows]
         else:
-            records = read_sequences(sequences, stdin=streams.stdin)
+            records = read_sequences(sequences, stdin=ctx.obj.stdin)
         if backend == "scratch":
             if scratch_dir is None:
                 raise InputError("--backend scratch needs --scratch-dir DIR")
             results = predict_scratch(records, scratch_dir)
             model_id = f"scratch:{scratch_dir}"
         else:
-            with progress_bar() as bar:
+            with ctx.obj.progress() as bar:
                 task = bar.add_task("predicting", total=sum(len(r.seq) for r in records))
-                results, model_id = predict_model(records, model, lambda n: bar.advance(task, n))
-    write_text(format_results(results, output_format, model_id, aligned), output, streams.stdout)
+                results, model_id = predict_model(
+                    records, model, lambda n: bar.advance(task, n), threads=resolve_threads(threads)
+                )
+    write_text(format_results(results, output_format, model_id, aligned), out, ctx.obj.stdout)
 
 
 @app.command()
 def train(
+    ctx: typer.Context,
     out: str = typer.Option("build/ss/ss-predictor", help="Bundle folder to write."),
     cath_dssp: str = typer.Option(f"{DATA}/ss/cath_dssp", help="Folder with dssp.tar.xz and CATH_info.txt."),
     flip: str = typer.Option(f"{DATA}/ss/flip/splits.zip", help="FLIP secondary-structure splits.zip (or folder)."),
@@ -91,8 +98,7 @@ def train(
     lr: float = typer.Option(2e-3, help="Peak learning rate (one-cycle schedule)."),
     seed: int = typer.Option(0, help="Seed of the DSSP split, batching and initialisation."),
     time_limit: float = typer.Option(1200.0, help="Stop starting epochs after this many seconds."),
-    threads: int = typer.Option(2, min=1, help="Torch CPU threads."),
-    version: str = typer.Option("1", help="Version written into the model card."),
+    threads: Threads = 0,
     init: str = typer.Option(None, help="Continue training from this SS bundle (same network), e.g. ss-predictor."),
     publish: bool = typer.Option(False, "--publish", help="Copy the bundle into registry/ as the default SS model."),
 ) -> None:
@@ -101,9 +107,9 @@ def train(
     Examples:
       predict-ss train --epochs 8 --out build/ss/ss-predictor
       PROTFAM_TRACKING_URI=sqlite:///runs.db predict-ss train --epochs 2 --publish
-      predict-ss train --init ss-predictor --epochs 2 --lr 5e-4 --version 2 --publish
+      predict-ss train --init ss-predictor --epochs 2 --lr 5e-4 --publish
     """
-    from protfam_core.ss_model import Sources, TrainConfig, train_and_export
+    from protfam_core.ss.model import Sources, TrainConfig, train_and_export
 
     cath = Path(cath_dssp)
     sources = Sources(cath / "dssp.tar.xz", cath / "CATH_info.txt", Path(flip), Path(cb513), Path(blosum))
@@ -114,22 +120,20 @@ def train(
         epochs=epochs, patience=patience, channels=channels, lr=lr, seed=seed, time_limit_s=time_limit, threads=threads
     )
 
-    def log(message: str) -> None:
-        stderr.print(message, markup=False)
-
-    with progress_bar() as bar:
+    with ctx.obj.progress() as bar:
         task = bar.add_task("training", total=None)
 
         def progress(step: int, total: int) -> None:
             bar.update(task, completed=step, total=total)
 
-        path, metrics = train_and_export(sources, Path(out), config, version=version, publish=publish, log=log,
-                                         progress=progress, init=init)  # fmt: skip
-    streams.stdout.write(f"{path}\n")
+        path, _ = train_and_export(
+            sources, Path(out), config, publish=publish, log=ctx.obj.log, progress=progress, init=init
+        )
+    ctx.obj.stdout.write(f"{path}\n")
 
 
-def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
-    return run(app, "predict-ss", argv, stdin, stdout)
+def main(argv: list[str] | None = None, stdout=None, stderr=None, stdin=None) -> int:
+    return run(app, "predict-ss", argv, stdout, stderr, stdin)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from protfam_tools._cli import new_app, progress_disabled, run, stderr, streams
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from protfam_tools._cli import Out, Threads, new_app, run
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-from protfam_core.aligners import BACKENDS, DEFAULT_BACKEND, align
-from protfam_core.dataset import (
+from protfam_core.errors import InputError
+from protfam_core.frames.frameset import FrameSet
+from protfam_core.io.atomic import write_text
+from protfam_core.io.seqio import format_alignment, read_alignment, read_sequences
+from protfam_core.msa.aligners import BACKENDS, DEFAULT_BACKEND, align
+from protfam_core.msa.dataset import (
     BuildOptions,
     build_dataset,
     clean_families,
@@ -19,31 +23,24 @@ from protfam_core.dataset import (
     sample_and_split,
     subset_dataset,
 )
-from protfam_core.errors import InputError
-from protfam_core.frames import FrameSet
-from protfam_core.msa_filter import COLUMN_GAP_THRESHOLD, SEQUENCE_GAP_THRESHOLD, apply_gap_rules
-from protfam_core.seqio import format_alignment, read_alignment, read_sequences, write_text
-from protfam_core.split import SPLITS
+from protfam_core.msa.gaps import COLUMN_GAP_THRESHOLD, SEQUENCE_GAP_THRESHOLD, apply_gap_rules
+from protfam_core.msa.split import SPLITS
+from protfam_core.threads import resolve_threads
 
 app = new_app("Align protein families, apply the paper's gap rules, split them, and place new sequences in frames.")
 
-Output = Annotated[str, typer.Option("--output", "-o", help="Output file, '-' for stdout.")]
 Backend = Annotated[str, typer.Option("--backend", "-b", help=f"Aligner: {', '.join(BACKENDS)}.")]
 Fmt = Annotated[str, typer.Option("--format", "-f", help="Output format: fasta, stockholm or clustal.")]
-Threads = Annotated[int, typer.Option("--threads", min=1, help="Aligner threads.")]
-
-
-def _write(text: str, output: str) -> None:
-    write_text(text, output, stdout=streams.stdout)
 
 
 @app.command("align")
 def align_cmd(
+    ctx: typer.Context,
     input: Annotated[str, typer.Argument(help="Unaligned sequences (FASTA, Stockholm, Clustal, PIR; gz ok), '-'.")],
-    output: Output = "-",
+    out: Out = "-",
     backend: Backend = DEFAULT_BACKEND,
     fmt: Fmt = "fasta",
-    threads: Threads = 2,
+    threads: Threads = 0,
 ) -> None:
     """Align one family's sequences.
 
@@ -51,14 +48,15 @@ def align_cmd(
       cat fam.fasta | prep-msa align - > fam.afa
       prep-msa align fam.fasta.gz --backend clustalw --format clustal -o fam.aln
     """
-    records = read_sequences(input, stdin=streams.stdin)
-    _write(format_alignment(align(records, backend, threads), fmt), output)
+    records = read_sequences(input, stdin=ctx.obj.stdin)
+    write_text(format_alignment(align(records, backend, resolve_threads(threads)), fmt), out, ctx.obj.stdout)
 
 
 @app.command("filter")
 def filter_cmd(
+    ctx: typer.Context,
     input: Annotated[str, typer.Argument(help="An alignment (FASTA, Stockholm, Clustal, A2M), '-' for stdin.")],
-    output: Output = "-",
+    out: Out = "-",
     sequence_gap: Annotated[
         float, typer.Option(help="Step 1: drop sequences with residues in columns with more than this gap fraction.")
     ] = SEQUENCE_GAP_THRESHOLD,
@@ -73,12 +71,11 @@ def filter_cmd(
       prep-msa align fam.fasta | prep-msa filter - > fam.filtered.afa
       prep-msa filter fam.aln --column-gap 0.5 --format stockholm -o fam.sto
     """
-    result = apply_gap_rules(read_alignment(input, stdin=streams.stdin), sequence_gap, column_gap)
-    _write(format_alignment(result.rows, fmt), output)
-    stderr.print(
+    result = apply_gap_rules(read_alignment(input, stdin=ctx.obj.stdin), sequence_gap, column_gap)
+    write_text(format_alignment(result.rows, fmt), out, ctx.obj.stdout)
+    ctx.obj.log(
         f"kept {len(result.rows)} sequences x {len(result.columns)} columns; dropped {len(result.dropped)} sequences"
-        + (f": {' '.join(result.dropped)}" if result.dropped else ""),
-        markup=False,
+        + (f": {' '.join(result.dropped)}" if result.dropped else "")
     )
 
 
@@ -106,8 +103,9 @@ MinId = Annotated[float, typer.Option(help="Cluster split: MMseqs2 --min-seq-id.
 
 @app.command("split")
 def split_cmd(
+    ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="Folder of family files (<family>.fasta[.gz]).")],
-    output: Output = "-",
+    out: Out = "-",
     split: SplitMode = "random",
     per_family: PerFamily = 500,
     min_family_size: MinSize = 500,
@@ -143,7 +141,7 @@ def split_cmd(
         for name in SPLITS:
             for r in getattr(parts, name):
                 lines.append("\t".join([r.id, fam, name] + ([clusters[r.id]] if clusters else [])))
-    _write("\n".join(lines) + "\n", output)
+    write_text("\n".join(lines) + "\n", out, ctx.obj.stdout)
 
 
 def _frames(ref: str | None) -> FrameSet:
@@ -151,20 +149,21 @@ def _frames(ref: str | None) -> FrameSet:
     path = Path(ref) if ref is not None else None
     if path is not None and path.exists():
         return FrameSet.load(path / "frames.hmm" if path.is_dir() else path)
-    from protfam_core.registry import resolve
+    from protfam_core.registry.bundles import resolve
 
     return FrameSet.load(resolve(ref, "frames").file("hmm"))
 
 
 @app.command("place")
 def place_cmd(
+    ctx: typer.Context,
     input: Annotated[str, typer.Argument(help="Raw sequences to place (FASTA etc.), '-' for stdin.")],
     frames: Annotated[
         str | None,
         typer.Option("--frames", help="frames.hmm, a dataset folder, or a model (default: the shipped family-frames)."),
     ] = None,
     family: Annotated[str | None, typer.Option(help="Force every sequence into this family's frame.")] = None,
-    output: Output = "-",
+    out: Out = "-",
     evalue: Annotated[float, typer.Option(help="Search mode: E-value cut-off of candidate frames.")] = 10.0,
 ) -> None:
     """Place sequences into family frames without touching the reference; aligned FASTA in frame columns.
@@ -178,7 +177,7 @@ def place_cmd(
       prep-msa place query.fasta --frames build/dataset --family tln > query.afa
       cat unknown.fasta | prep-msa place - --frames family-frames@champion
     """
-    records = read_sequences(input, stdin=streams.stdin)
+    records = read_sequences(input, stdin=ctx.obj.stdin)
     frame_set = _frames(frames)
     if family is not None:
         placements = frame_set.place(records, family)
@@ -187,16 +186,17 @@ def place_cmd(
         placements = [found[r.id][0] for r in records if found[r.id]]
         missing = [r.id for r in records if not found[r.id]]
         if missing:
-            stderr.print(f"no frame found for {len(missing)} sequences: {' '.join(missing)}", markup=False)
+            ctx.obj.log(f"no frame found for {len(missing)} sequences: {' '.join(missing)}")
     lines = []
     for p in placements:
         lines.append(f">{p.query_id} family={p.family} score={p.score:.1f} evalue={p.evalue:.3g}")
         lines.append(p.row)
-    _write("\n".join(lines) + "\n" if lines else "", output)
+    write_text("\n".join(lines) + "\n" if lines else "", out, ctx.obj.stdout)
 
 
 @app.command("build")
 def build_cmd(
+    ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="Folder of family files (<family>.fasta[.gz]).")],
     out: Annotated[Path, typer.Argument(help="Dataset folder to create (replaced if it exists).")],
     backend: Backend = DEFAULT_BACKEND,
@@ -212,7 +212,7 @@ def build_cmd(
         float, typer.Option(help="Training pool size / training target: spares replace rows the gap rules drop.")
     ] = 1.5,
     seed: Seed = 0,
-    threads: Threads = 2,
+    threads: Threads = 0,
 ) -> None:
     """Build the benchmark dataset: clean, merge duplicate families, split, align training members, filter, frames.
 
@@ -235,10 +235,10 @@ def build_cmd(
         min_seq_id=min_seq_id,
         oversample=oversample,
         seed=seed,
-        threads=threads,
+        threads=resolve_threads(threads),
     )
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=stderr, disable=progress_disabled()) as bar:
+    with ctx.obj.progress(*columns) as bar:
         tasks: dict[str, int] = {}
 
         def tick(stage: str, done: int, total: int) -> None:
@@ -249,11 +249,12 @@ def build_cmd(
         card = build_dataset(source, out, opts, tick)
     counts = card["counts"]
     summary = {k: counts[k] for k in ("families", "sequences", "train", "val", "test")}
-    stderr.print(f"{out}: {json.dumps(summary)}", markup=False)
+    ctx.obj.log(f"{out}: {json.dumps(summary)}")
 
 
 @app.command("subset")
 def subset_cmd(
+    ctx: typer.Context,
     dataset: Annotated[Path, typer.Argument(help="A dataset folder built by prep-msa build.")],
     out: Annotated[Path, typer.Argument(help="Small dataset folder to create (replaced if it exists).")],
     family: Annotated[list[str], typer.Option("--family", help="Families to keep (repeatable).")],
@@ -272,12 +273,12 @@ def subset_cmd(
         raise InputError(f"--counts must be three integers like 60,10,10, got {counts!r}") from None
     card = subset_dataset(dataset, out, family, (train, val, test), BuildOptions(backend=backend, seed=seed))
     summary = {k: card["counts"][k] for k in ("families", "sequences", "train", "val", "test")}
-    stderr.print(f"{out}: {json.dumps(summary)}", markup=False)
+    ctx.obj.log(f"{out}: {json.dumps(summary)}")
 
 
-def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
+def main(argv: list[str] | None = None, stdout=None, stderr=None, stdin=None) -> int:
     """Entry point of the prep-msa console script."""
-    return run(app, "prep-msa", argv, stdin, stdout)
+    return run(app, "prep-msa", argv, stdout, stderr, stdin)
 
 
 if __name__ == "__main__":

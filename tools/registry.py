@@ -6,11 +6,12 @@ import json
 from typing import Annotated
 
 import typer
-from protfam_tools._cli import new_app, run, stderr, streams
+from protfam_tools._cli import new_app, run
 from rich.console import Console
 from rich.table import Table
 
-from protfam_core import registry, tracking
+from protfam_core.registry import bundles as registry
+from protfam_core.registry import tracking
 
 app = new_app(
     "List, inspect, promote, import and export protfam models. Models come from the shipped registry/ folder "
@@ -21,6 +22,7 @@ app = new_app(
 
 @app.command("list")
 def list_cmd(
+    ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, or tsv (the default when piped)")] = "",
     shipped_only: Annotated[bool, typer.Option("--shipped-only", help="do not read the MLflow store")] = False,
 ) -> None:
@@ -31,22 +33,23 @@ def list_cmd(
       PROTFAM_TRACKING_URI=http://mlflow.lab:5000 protfam-registry list --format tsv
     """
     rows = registry.list_models(include_store=not shipped_only)
-    fmt = fmt or ("table" if streams.stdout.isatty() else "tsv")
+    fmt = fmt or ("table" if ctx.obj.stdout.isatty() else "tsv")
     if fmt not in ("table", "tsv"):
         raise typer.BadParameter("use table or tsv", param_hint="--format")
     header = ("source", "name", "version", "kind", "aliases")
     cells = [(r.source, r.name, r.version, r.kind, ",".join(r.aliases)) for r in rows]
     if fmt == "tsv":
-        streams.stdout.write("".join("\t".join(line) + "\n" for line in [header, *cells]))
+        ctx.obj.stdout.write("".join("\t".join(line) + "\n" for line in [header, *cells]))
         return
     table = Table(*header)
     for line in cells:
         table.add_row(*line)
-    Console(file=streams.stdout).print(table)
+    Console(file=ctx.obj.stdout).print(table)
 
 
 @app.command()
 def show(
+    ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="NAME, NAME@ALIAS, NAME/VERSION or a bundle folder")],
     kind: Annotated[str | None, typer.Option(help="require this kind (ss, vae, cnn, frames)")] = None,
 ) -> None:
@@ -58,12 +61,13 @@ def show(
     """
     bundle = registry.resolve(ref, kind)
     card = dict(bundle.card, version=bundle.version)
-    streams.stdout.write(json.dumps(card, indent=2) + "\n")
-    stderr.print(f"{bundle.ref} from {bundle.source}: {bundle.path}", markup=False)
+    ctx.obj.stdout.write(json.dumps(card, indent=2) + "\n")
+    ctx.obj.log(f"{bundle.ref} from {bundle.source}: {bundle.path}")
 
 
 @app.command()
 def promote(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="registered model name")],
     version: Annotated[str, typer.Argument(help="the version the alias will point at")],
     alias: Annotated[str, typer.Option("--alias", "-a", help="alias to set or move")] = registry.CHAMPION,
@@ -76,11 +80,12 @@ def promote(
       protfam-registry promote vae 2 --alias champion --shipped
     """
     where = registry.promote(name, version, alias, shipped=shipped)
-    stderr.print(f"{name}@{alias} -> {version} in {where}", markup=False)
+    ctx.obj.log(f"{name}@{alias} -> {version} in {where}")
 
 
 @app.command("import")
 def import_cmd(
+    ctx: typer.Context,
     source: Annotated[
         str | None, typer.Argument(help="a registry folder (manifest.json) or one bundle folder; default: shipped")
     ] = None,
@@ -94,12 +99,13 @@ def import_cmd(
       PROTFAM_TRACKING_URI=http://mlflow.lab:5000 protfam-registry import exported/family-cnn
     """
     rows = registry.import_bundles(source)
-    streams.stdout.write("".join("\t".join(row) + "\n" for row in rows))
-    stderr.print(f"{len(rows)} model versions in the MLflow registry at {tracking.tracking_uri()}", markup=False)
+    ctx.obj.stdout.write("".join("\t".join(row) + "\n" for row in rows))
+    ctx.obj.log(f"{len(rows)} model versions in the MLflow registry at {tracking.tracking_uri()}")
 
 
 @app.command()
 def export(
+    ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="NAME, NAME@ALIAS, NAME/VERSION or a bundle folder")],
     dest: Annotated[str, typer.Argument(help="new (or empty) folder to write the bundle to")],
 ) -> None:
@@ -110,11 +116,11 @@ def export(
       protfam-registry export vae/2 /data/protfam/vae
     """
     bundle = registry.export_bundle(ref, dest)
-    stderr.print(f"exported {bundle.ref} to {bundle.path}", markup=False)
+    ctx.obj.log(f"exported {bundle.ref} to {bundle.path}")
 
 
-def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
-    return run(app, "protfam-registry", argv, stdin, stdout)
+def main(argv: list[str] | None = None, stdout=None, stderr=None, stdin=None) -> int:
+    return run(app, "protfam-registry", argv, stdout, stderr, stdin)
 
 
 if __name__ == "__main__":

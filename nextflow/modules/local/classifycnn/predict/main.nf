@@ -21,7 +21,7 @@ process CLASSIFYCNN_PREDICT {
     prefix = task.ext.prefix ?: "${meta.id}"
     def model_arg = model ? "--model ${model}" : ''
     """
-    classify-cnn predict $fasta --output ${prefix}.calls.tsv $model_arg $args
+    classify-cnn predict $fasta --out ${prefix}.calls.tsv $model_arg $args
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -21,8 +21,8 @@ process PREDICTSS_PREDICT {
     prefix = task.ext.prefix ?: "${meta.id}"
     def model_arg = model ? "--model ${model}" : ''
     """
-    predict-ss predict $fasta --format ss --output ${prefix}.ss $model_arg $args
-    predict-ss predict $fasta --format sa --output ${prefix}.sa $model_arg $args
+    predict-ss predict $fasta --format ss --out ${prefix}.ss $model_arg $args
+    predict-ss predict $fasta --format sa --out ${prefix}.sa $model_arg $args
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -19,7 +19,7 @@ process PREPMSA_ALIGN {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    prep-msa align $fasta --threads $task.cpus --output ${prefix}.afa $args
+    prep-msa align $fasta --threads $task.cpus --out ${prefix}.afa $args
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -19,7 +19,7 @@ process PREPMSA_FILTER {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    prep-msa filter $alignment --output ${prefix}.filtered.afa $args
+    prep-msa filter $alignment --out ${prefix}.filtered.afa $args
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -20,7 +20,7 @@ process PREPMSA_PLACE {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    prep-msa place $fasta --frames $frames --output ${prefix}.afa $args
+    prep-msa place $fasta --frames $frames --out ${prefix}.afa $args
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

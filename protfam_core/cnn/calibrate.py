@@ -1,0 +1,78 @@
+"""`classify-cnn calibrate`: the calling rule (score threshold, fallback E-value) chosen on validation data only.
+
+Two validation sets decide it together (`CallingRule.fit`): members of the known families (the dataset's validation
+split) and sequences of families the model does not know (the open set's validation half). The result is a new CNN
+bundle: the same network, the card's rule replaced and the calibration recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from protfam_core.cnn.classify import FamilyClassifier, pins
+from protfam_core.cnn.rule import FALLBACK_GRID, CallingRule, Candidate
+from protfam_core.errors import InputError
+from protfam_core.io.seqio import Record
+from protfam_core.registry.bundles import Bundle, new_version, save_bundle
+
+
+def calibrate(
+    classifier: FamilyClassifier,
+    known: Sequence[Record],
+    labels: Sequence[str],
+    unknown: Sequence[Record],
+    fallback_grid: Sequence[float] = FALLBACK_GRID,
+) -> CallingRule:
+    """The calling rule fitted on known and unknown validation sequences over `fallback_grid`."""
+    if not known or not unknown:
+        raise InputError("calibration needs known-family and unknown-family validation sequences")
+    if len(known) != len(labels):
+        raise InputError(f"{len(known)} known sequences but {len(labels)} labels")
+    by_fallback = []
+    for records in (known, unknown):
+        searched = classifier.candidates(records, fallback_evalue=0.0)
+        by_fallback.append({e: _with_fallback(classifier, records, searched, e) for e in fallback_grid})
+    return CallingRule(fallback_grid=fallback_grid).fit(by_fallback[0], labels, by_fallback[1])
+
+
+def _with_fallback(
+    classifier: FamilyClassifier, records: Sequence[Record], searched: list[list[Candidate]], fallback_evalue: float
+) -> list[list[Candidate]]:
+    """Candidates at `fallback_evalue`, from those of the plain search (computed once): only the records without
+    any go through the chain again. Per-record results do not depend on the batch."""
+    missing = [i for i, c in enumerate(searched) if not c]
+    if not missing or fallback_evalue <= 0:
+        return searched
+    again = classifier.candidates([records[i] for i in missing], fallback_evalue=fallback_evalue)
+    found = dict(zip(missing, again, strict=True))
+    return [found.get(i, c) for i, c in enumerate(searched)]
+
+
+def save_calibrated(
+    classifier: FamilyClassifier, rule: CallingRule, out_dir: str | Path, sets: dict[str, str]
+) -> Bundle:
+    """A new CNN bundle: the same ONNX network, the card's rule replaced by `rule`, the calibration recorded.
+
+    The version is the next one of the model's name, so the old bundle (and whatever pins it) stays as it was."""
+    source = classifier.cnn_bundle
+    card = {k: v for k, v in source.card.items() if k not in ("name", "kind", "files")}
+    card.update(
+        version=new_version(source.name),
+        threshold=rule.threshold_,
+        fallback_evalue=rule.fallback_evalue_,
+        calibration={
+            "from": source.ref,
+            "rule": "max balanced accuracy on the validation sets; lowest fallback E; median threshold of ties",
+            "sets": sets,
+            "chosen": rule.chosen_.as_dict(),
+            "best_per_fallback_evalue": [r.as_dict() for r in rule.best_per_fallback_],
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+    card.pop("max_unassigned_val", None)
+    card["pins"] = pins(
+        {"frames": classifier.frames_bundle, "vae": classifier.vae_bundle, "ss": classifier.ss_predictor.bundle}
+    )
+    return save_bundle(Path(out_dir) / source.name, source.name, "cnn", {"model": source.file("model")}, card)

@@ -1,0 +1,161 @@
+"""`classify-cnn train`: dataset -> CNN examples -> trained, exported, tracked "family-cnn" + "family-frames" bundles.
+
+The threshold for `unassigned` is chosen here, on the validation split, with exactly the rule predict uses: a
+validation member's score is its best candidate frame's CNN output from the frame search (no label involved).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from protfam_core import __version__
+from protfam_core.cnn.classify import family_scores, pins
+from protfam_core.cnn.examples import SEARCH, Examples, split_examples
+from protfam_core.cnn.model import TrainConfig, export, predict, train_cnn
+from protfam_core.cnn.report import overall_accuracy
+from protfam_core.cnn.rule import CallingRule, Candidate, decide
+from protfam_core.features.cache import FeatureCache
+from protfam_core.frames.frameset import FALLBACK_EVALUE
+from protfam_core.msa.dataset import load_dataset
+from protfam_core.registry.bundles import new_version, resolve, save_bundle
+from protfam_core.registry.onnx_export import parameter_count
+from protfam_core.vae.encode import Fingerprinter
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where the bundles went and the validation figures that were logged."""
+
+    cnn_folder: Path
+    frames_folder: Path
+    threshold: float
+    metrics: dict[str, float]
+
+
+def blind_calls(examples: Examples, probabilities: np.ndarray, families: list[str], threshold: float) -> dict:
+    """Per query: the call from its searched candidates only (what predict does); queries without any get none."""
+    mask = np.array([s == SEARCH for s in examples.sources], dtype=bool)
+    scores = family_scores(probabilities[mask], [examples.placements[i] for i in np.flatnonzero(mask)], families)
+    per_query: dict[str, list[Candidate]] = {}
+    for i, s in zip(np.flatnonzero(mask), scores, strict=True):
+        per_query.setdefault(examples.query_ids[i], []).append(Candidate(examples.frames[i], float(s)))
+    return {q: decide(q, c, threshold) for q, c in per_query.items()}
+
+
+def validation_threshold(
+    val: Examples, probabilities: np.ndarray, families: list[str], members: list[str], max_unassigned: float
+) -> float:
+    """The `unassigned` threshold from the validation members' searched candidates (`CallingRule.fit`)."""
+    calls = blind_calls(val, probabilities, families, 0.0)
+    known = {FALLBACK_EVALUE: [list(calls[q].candidates) if q in calls else [] for q in members]}
+    return CallingRule(max_unassigned, (FALLBACK_EVALUE,)).fit(known, members).threshold_
+
+
+def frames_card(dataset_card: dict, families: list[str], widths: dict[str, int], version: str) -> dict:
+    """Model card of the frames bundle: the families (in CNN output order) and their widths."""
+    return {
+        "version": version,
+        "families": families,
+        "widths": {f: widths[f] for f in families},
+        "params": {"source": "dataset frames.hmm (training members only)"},
+        "metrics": {},
+        "data": {"checksum": dataset_card.get("checksum"), "description": dataset_card.get("description", "")},
+        "protfam_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def train(
+    dataset_dir: str | Path,
+    out_dir: str | Path,
+    config: TrainConfig | None = None,
+    vae: str | None = None,
+    cache_dir: str | Path | None = None,
+    name: str = "family-cnn",
+    frames_name: str = "family-frames",
+    max_unassigned: float = 0.01,
+    ss: str | None = None,
+    log: Callable[[str], None] = lambda _msg: None,
+    threads: int = 1,
+) -> TrainResult:
+    """Train the CNN on one dataset, export ONNX, write both bundles under out_dir, log everything to MLflow."""
+    import torch
+
+    from protfam_core.registry.tracking import training_run
+
+    torch.set_num_threads(threads)
+    config = config or TrainConfig()
+    dataset = load_dataset(dataset_dir)
+    families = list(dataset.frames.families)
+    fingerprinter = Fingerprinter(resolve(vae, "vae"))
+    ss_bundle = resolve(ss, "ss")
+    cache = FeatureCache(dataset, cache_dir, str(ss_bundle.path))
+    started = time.monotonic()
+    log("placing, predicting SS/SA and fingerprinting the train split")
+    tr = split_examples(cache, "train", fingerprinter, families)
+    log("... and the validation split")
+    va = split_examples(cache, "val", fingerprinter, families)
+    log(f"{len(tr.query_ids)} train rows ({int(tr.positive.sum())} positive), {len(va.query_ids)} validation rows")
+    prep_seconds = time.monotonic() - started
+    params = {
+        **asdict(config),
+        "families": len(families),
+        "train_rows": len(tr.query_ids),
+        "val_rows": len(va.query_ids),
+    }
+    vae_id = f"{fingerprinter.bundle.name}/{fingerprinter.bundle.version}"
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tracked = {**params, "vae": vae_id, "ss": ss_bundle.ref}
+    with training_run("family-cnn", tracked, dataset.card.get("checksum")) as run:
+        model, history = train_cnn(tr.fingerprints, tr.targets, va.fingerprints, va.targets, config, run.log_epoch)
+        probabilities = predict(model, va.fingerprints)
+        members = [r.id for r in dataset.records("val")]
+        threshold = validation_threshold(va, probabilities, families, members, max_unassigned)
+        calls = blind_calls(va, probabilities, families, threshold)
+        truth = dict(zip(members, dataset.labels("val"), strict=True))
+        called = [calls[q].family if q in calls else "unassigned" for q in members]
+        metrics = {
+            "val_loss": min(h["val_loss"] for h in history),
+            "epochs": float(len(history)),
+            "val_blind_accuracy": overall_accuracy([truth[q] for q in members], called),
+            "val_unassigned": float(np.mean([c == "unassigned" for c in called])),
+            "threshold": threshold,
+            "prep_seconds": prep_seconds,
+            "train_seconds": time.monotonic() - started - prep_seconds,
+        }
+        run.log_epoch(len(history), {"val_blind_accuracy": metrics["val_blind_accuracy"]})
+        with tempfile.TemporaryDirectory() as tmp:
+            onnx_path = Path(tmp) / "model.onnx"
+            export(model, onnx_path, va.fingerprints[:16])
+            hmm_path = Path(tmp) / "frames.hmm"
+            shutil.copyfile(Path(dataset_dir) / "frames.hmm", hmm_path)
+            fcard = frames_card(dataset.card, families, dataset.frames.widths, new_version(frames_name))
+            frames_bundle = save_bundle(out / frames_name, frames_name, "frames", {"hmm": hmm_path}, fcard)
+            card = {
+                "version": new_version(name),
+                "families": families,
+                "threshold": threshold,
+                "max_unassigned_val": max_unassigned,
+                "frames": f"{frames_name}/{frames_bundle.version}",
+                "vae": vae_id,
+                "ss": ss_bundle.ref,
+                "pins": pins({"frames": frames_bundle, "vae": fingerprinter.bundle, "ss": ss_bundle}),
+                "params": {**params, "parameters": parameter_count(model), "input": "1 x 3 x 30 (aa, ss, sa)"},
+                "metrics": metrics,
+                "data": {"checksum": dataset.card.get("checksum"), "description": str(dataset_dir)},
+                "protfam_version": __version__,
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            cnn_bundle = save_bundle(out / name, name, "cnn", {"model": onnx_path}, card)
+        run.log_bundle(frames_bundle.path)
+        run.log_bundle(cnn_bundle.path)
+    return TrainResult(cnn_bundle.path, frames_bundle.path, threshold, metrics)

@@ -1,0 +1,277 @@
+"""Fingerprint files: the authors' one-float-per-line text files, TSV (id + floats), NumPy .npy (+ .ids).
+
+Fingerprints travel between tools (encode-vae writes them, fingerprint-search and classify-cnn read them) and to and
+from the authors' compbiolab-CLI, whose files hold exactly 30 floats, one per line. Every reader checks the count,
+the numbers and finiteness and names the file and line of the first problem, so a bad file never reaches a metric.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from protfam_core.errors import InputError
+from protfam_core.io.alphabet import CHANNEL_ORDER
+from protfam_core.io.atomic import atomic_write, write_text
+from protfam_core.io.seqio import read_text
+
+LATENT_DIM = 30  # the paper's fingerprint size, and the authors' file format
+HEADER_FIRST_FIELDS = frozenset({"id", "seq_id", "query_id", "family", "name"})
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """Named fingerprints: ids[i] is the name of row i of `vectors` (n, dim) float64; `model` made them, if known."""
+
+    ids: list[str]
+    vectors: np.ndarray
+    model: str | None = None
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def concat(parts: Sequence[Fingerprints]) -> Fingerprints:
+    """One set from several (e.g. several query files); dimensions must agree."""
+    if not parts:
+        raise InputError("no fingerprints given")
+    dims = {p.dim for p in parts}
+    if len(dims) != 1:
+        raise InputError(f"fingerprints of different dimensions given together: {sorted(dims)}")
+    models = {p.model for p in parts}
+    model = models.pop() if len(models) == 1 else None
+    return Fingerprints([i for p in parts for i in p.ids], np.concatenate([p.vectors for p in parts]), model)
+
+
+def check_vectors(name: str, vectors: np.ndarray, dim: int | None = None) -> np.ndarray:
+    """float64 (n, d) with finite values and the expected dimension, else InputError naming `name`."""
+    if vectors.ndim != 2 or vectors.shape[0] == 0:
+        raise InputError(f"{name}: expected a non-empty (n, {dim or 'dim'}) array of fingerprints")
+    if dim is not None and vectors.shape[1] != dim:
+        raise InputError(f"{name}: fingerprints have {vectors.shape[1]} values, expected {dim}")
+    bad = ~np.isfinite(vectors)
+    if bad.any():
+        row, col = (int(x) for x in np.argwhere(bad)[0])
+        raise InputError(f"{name}: fingerprint {row + 1} has a non-finite value ({vectors[row, col]}) at {col + 1}")
+    return np.ascontiguousarray(vectors, dtype=np.float64)
+
+
+def _float(name: str, lineno: int, token: str) -> float:
+    try:
+        return float(token)
+    except ValueError:
+        shown = token if len(token) <= 40 else token[:37] + "..."
+        raise InputError(f"{name}: line {lineno}: {shown!r} is not a number") from None
+
+
+def _model_comment(text: str) -> str | None:
+    """The model id of encode-vae's '# model <name/version>; ...' (or `list`'s '# model: ...') comment, if any."""
+    for line in text.split("\n"):
+        if line.startswith(("# model ", "# model:")):
+            model = line[len("# model") :].lstrip(": ").split(";")[0].strip()
+            return None if model in ("", "null") else model
+        if line.strip() and not line.startswith("#"):
+            return None
+    return None
+
+
+def _data_lines(text: str) -> list[tuple[int, list[str]]]:
+    rows = []
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            rows.append((lineno, line.split("\t") if "\t" in line else line.split()))
+    return rows
+
+
+def parse_fingerprints(name: str, text: str, dim: int | None = None) -> Fingerprints:
+    """Parse the authors' format (one float per line = one fingerprint named after the file) or TSV (id, floats).
+
+    A TSV may start with a header whose first field is id/seq_id/query_id/family/name; '#' lines are comments.
+    """
+    rows = _data_lines(text)
+    if not rows:
+        raise InputError(f"{name}: no fingerprints found (empty file)")
+    if all(len(fields) == 1 for _, fields in rows):
+        values = np.array([[_float(name, ln, f[0].strip()) for ln, f in rows]])
+        want = dim or LATENT_DIM
+        if values.shape[1] != want:
+            raise InputError(f"{name}: {values.shape[1]} numbers, expected {want} (one float per line)")
+        return Fingerprints([_stem(name)], check_vectors(name, values, want))
+    if rows[0][1][0].strip().lower() in HEADER_FIRST_FIELDS:
+        rows = rows[1:]
+    ids, vectors = [], []
+    width = None
+    for lineno, fields in rows:
+        fields = [f.strip() for f in fields]
+        if width is None:
+            width = len(fields)
+        if len(fields) != width or width < 2:
+            raise InputError(f"{name}: line {lineno}: {len(fields)} fields, expected {width} (id + floats)")
+        ids.append(fields[0])
+        vectors.append([_float(name, lineno, f) for f in fields[1:]])
+    if not ids:
+        raise InputError(f"{name}: no fingerprints found (header only)")
+    _check_unique(name, ids)
+    return Fingerprints(ids, check_vectors(name, np.array(vectors, dtype=np.float64), dim), _model_comment(text))
+
+
+def _check_unique(name: str, ids: list[str]) -> None:
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        dup = next(i for i in ids if i in seen or seen.add(i))
+        raise InputError(f"{name}: duplicate fingerprint id {dup!r}")
+
+
+def _stem(name: str) -> str:
+    base = Path(name).name
+    for suffix in (".gz", ".txt", ".tsv", ".lat"):
+        base = base.removesuffix(suffix)
+    return base or name
+
+
+def read_npy(path: str | Path, ids: Sequence[str] | None = None, dim: int | None = None) -> Fingerprints:
+    """A .npy matrix (n, d) or (n, channels, d); ids from `ids`, else the <stem>.ids file beside it (as encode-vae
+    writes), else <file stem>:<row number>."""
+    name = str(path)
+    beside = Path(path).with_suffix(".ids")
+    if ids is None and beside.is_file():
+        ids = read_ids(beside)
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{name}: not a NumPy .npy file ({exc})") from None
+    if not np.issubdtype(arr.dtype, np.number):
+        raise InputError(f"{name}: holds {arr.dtype} values, not numbers")
+    if arr.ndim == 3:  # encode-vae's (n, channels, 30) matrices: one fingerprint per row, channels side by side
+        arr = arr.reshape(arr.shape[0], -1)
+    vectors = check_vectors(name, arr.astype(np.float64), dim)
+    stem = Path(name).stem
+    names = list(ids) if ids is not None else [f"{stem}:{i + 1}" for i in range(len(vectors))]
+    if len(names) != len(vectors):
+        raise InputError(f"{name}: {len(vectors)} fingerprints but {len(names)} ids")
+    _check_unique(name, names)
+    return Fingerprints(names, vectors)
+
+
+def read_ids(path: str | Path) -> list[str]:
+    """One id per line (the companion of a .npy file)."""
+    _, text = read_text(path)
+    ids = [line.strip() for line in text.split("\n") if line.strip()]
+    if not ids:
+        raise InputError(f"{path}: no ids found")
+    return ids
+
+
+def read_fingerprints(
+    source: str | Path | IO, dim: int | None = None, *, stdin: IO | None = None, ids: Sequence[str] | None = None
+) -> Fingerprints:
+    """Fingerprints from a path ('.npy' or text), '-' (stdin) or a stream; a directory reads all its .txt files."""
+    if isinstance(source, str | Path) and str(source) != "-":
+        path = Path(source)
+        if path.is_dir():
+            return read_directory(path, dim)
+        if path.suffix == ".npy":
+            return read_npy(path, ids, dim)
+    name, text = read_text(source, stdin)
+    if name == "<stdin>" or str(source) == "-":
+        name = "stdin"
+    return parse_fingerprints(name, text, dim)
+
+
+def read_directory(path: str | Path, dim: int | None = None) -> Fingerprints:
+    """Every *.txt file of a folder in the authors' format (their Latent_spaces/ layout), named by file stem."""
+    path = Path(path)
+    files = sorted(path.glob("*.txt"))
+    if not files:
+        raise InputError(f"{path}: no fingerprint files (*.txt) in this folder")
+    parts = []
+    for f in files:
+        fp = parse_fingerprints(str(f), read_text(f)[1], dim)
+        if len(fp) != 1:
+            raise InputError(f"{f}: a folder holds one fingerprint per file (30 floats, one per line)")
+        parts.append(fp)
+    return concat(parts)
+
+
+def format_tsv(fps: Fingerprints) -> str:
+    """TSV with a header; floats printed with repr so they read back bit-identical."""
+    head = "id\t" + "\t".join(f"z{i + 1}" for i in range(fps.dim))
+    lines = [head] + [
+        f"{i}\t" + "\t".join(repr(float(x)) for x in row) for i, row in zip(fps.ids, fps.vectors, strict=True)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def format_authors(vector: np.ndarray) -> str:
+    """One fingerprint in the authors' file format (numpy.savetxt default %.18e, one float per line)."""
+    buf = io.StringIO()
+    np.savetxt(buf, np.asarray(vector, dtype=np.float64).reshape(-1))
+    return buf.getvalue()
+
+
+def tsv_text(ids: Sequence[str], z: np.ndarray, model_id: str) -> str:
+    """'# model' comment, header `id aa1.. ss1.. sa1..`, one line per fingerprint (repr floats: exact round trip)."""
+    n_ch, dim = z.shape[1], z.shape[2]
+    head = ["id"] + [f"{ch}{i + 1}" for ch in CHANNEL_ORDER[:n_ch] for i in range(dim)]
+    lines = [f"# model {model_id}; columns: channel aa, ss, sa x z_mean 1..{dim}", "\t".join(head)]
+    for fid, row in zip(ids, z.reshape(len(z), -1), strict=True):
+        lines.append(fid + "\t" + "\t".join(repr(float(x)) for x in row))
+    return "\n".join(lines) + "\n"
+
+
+def safe_name(fid: str) -> str:
+    """A file name for an id: '/' (Pfam ranges) and other path-hostile characters become '_'."""
+    name = "".join("_" if c in '/\\:*?"<>|' or ord(c) < 32 else c for c in fid)
+    return "_" if name in ("", ".", "..") else name
+
+
+def write_fingerprints(
+    ids: Sequence[str], z: np.ndarray, fmt: str, out: str | Path, model_id: str, stdout: IO | None = None
+) -> None:
+    """Write (n, 3, dim) fingerprints as tsv ('-' = stdout), npy (+ <out>.ids) or txt (OUT/<channel>/<id>.txt)."""
+    if fmt == "tsv":
+        write_text(tsv_text(ids, z, model_id), out, stdout)
+    elif fmt == "npy":
+        path = Path(out)
+        atomic_write(path, lambda fh: np.save(fh, z.astype(np.float32)))
+        write_text("".join(f"{i}\n" for i in ids), ids_path(path))
+    elif fmt == "txt":
+        folder = Path(out)
+        names = [safe_name(i) for i in ids]
+        if len(set(names)) != len(names):
+            raise InputError("two ids map to the same file name; rename the sequences")
+        for c, ch in enumerate(CHANNEL_ORDER[: z.shape[1]]):
+            (folder / ch).mkdir(parents=True, exist_ok=True)
+            for name, vec in zip(names, z[:, c], strict=True):
+                write_text(format_authors(vec), folder / ch / f"{name}.txt")
+    else:
+        raise InputError(f"unknown fingerprint format {fmt!r} (tsv, npy, txt)")
+
+
+def ids_path(npy: Path) -> Path:
+    """The ids file beside a .npy: fp.npy -> fp.ids."""
+    return npy.with_suffix(".ids")
+
+
+def read_fingerprint_matrix(source: str | Path, dim: int, stdin: IO | None = None) -> tuple[list[str], np.ndarray]:
+    """(ids, (n, 3, dim)) from an encode-vae TSV or .npy (ids from <stem>.ids when present)."""
+    ids = None
+    if str(source).endswith(".npy") and ids_path(Path(source)).is_file():
+        ids = read_ids(ids_path(Path(source)))
+    fps: Fingerprints = read_fingerprints(source, stdin=stdin, ids=ids)
+    if fps.dim != len(CHANNEL_ORDER) * dim:
+        raise InputError(
+            f"{source}: fingerprints have {fps.dim} values, expected {len(CHANNEL_ORDER) * dim} (aa, ss, sa x {dim})"
+        )
+    return fps.ids, fps.vectors.reshape(len(fps), len(CHANNEL_ORDER), dim).astype(np.float32)

@@ -1,0 +1,209 @@
+"""Sequence and alignment input/output through Biopython: FASTA, A2M, Stockholm, Clustal, PIR; gzip and stdin.
+
+Every reader normalises what real data carries (CRLF, lower-case insert letters, '.' gaps) and turns anything else
+into one clear InputError, so the tools never print a traceback for a bad file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TextIO
+
+from Bio import AlignIO, SeqIO
+
+from protfam_core.errors import InputError
+from protfam_core.io.alphabet import ALIGNED_LETTERS, GAP, PROTEIN_LETTERS
+from protfam_core.io.atomic import write_text
+
+FORMATS = ("fasta", "a2m", "stockholm", "clustal", "pir")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One sequence (or aligned row): identifier, free-text description and residues."""
+
+    id: str
+    seq: str
+    description: str = ""
+
+
+Source = str | Path | IO[str] | IO[bytes]
+
+
+def read_text(source: Source, stdin: IO | None = None) -> tuple[str, str]:
+    """Text of a path, '-' (stdin) or open stream, gunzipped if needed, with LF line ends. Returns (name, text)."""
+    if isinstance(source, str | Path) and str(source) == "-":
+        source = stdin if stdin is not None else sys.stdin
+    if isinstance(source, str | Path):
+        name = str(source)
+        try:
+            data = Path(source).read_bytes()
+        except FileNotFoundError:
+            raise InputError(f"{name}: no such file") from None
+        except IsADirectoryError:
+            raise InputError(f"{name}: is a directory, expected a sequence file") from None
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read ({exc.strerror})") from None
+    else:
+        name = getattr(source, "name", "<stdin>")
+        name = name if isinstance(name, str) else "<stdin>"
+        buffer = getattr(source, "buffer", None)
+        data = (buffer or source).read()
+    if isinstance(data, str):
+        data = data.encode()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError):
+            raise InputError(f"{name}: corrupt gzip file") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: not a text file (binary data)") from None
+    return name, text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def sniff_format(text: str) -> str | None:
+    """Guess the format from the first non-empty line; None when it is none of FORMATS."""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("# STOCKHOLM"):
+            return "stockholm"
+        if line.startswith(("CLUSTAL", "MUSCLE", "PROBCONS")):
+            return "clustal"
+        if line.startswith(">P1;") or line.startswith(">F1;"):
+            return "pir"
+        if line.startswith(">"):
+            return "fasta"
+        return None
+    return None
+
+
+def _parse(name: str, text: str, fmt: str | None) -> list[Record]:
+    if not text.strip():
+        raise InputError(f"{name}: input is empty")
+    found = sniff_format(text)
+    if fmt is None:
+        fmt = found
+    if fmt is None or fmt not in FORMATS:
+        first = next((ln for ln in text.splitlines() if ln.strip()), "")[:40]
+        raise InputError(f"{name}: not FASTA, A2M, Stockholm, Clustal or PIR (first line: {first!r})")
+    handle = io.StringIO(text)
+    try:
+        if fmt in ("stockholm", "clustal"):
+            alignments = list(AlignIO.parse(handle, fmt))
+            records = [r for aln in alignments for r in aln]
+        elif fmt == "pir":
+            records = list(SeqIO.parse(handle, "pir"))
+        else:
+            records = list(SeqIO.parse(handle, "fasta"))
+    except ValueError as exc:
+        raise InputError(f"{name}: malformed {fmt} ({str(exc).splitlines()[0]})") from None
+    if not records:
+        raise InputError(f"{name}: no sequences found in {fmt} input")
+    return [Record(r.id, str(r.seq), r.description) for r in records]
+
+
+def _check_letters(name: str, rec: Record, allowed: frozenset[str]) -> None:
+    bad = next(((i, c) for i, c in enumerate(rec.seq) if c not in allowed), None)
+    if bad is not None:
+        i, c = bad
+        raise InputError(f"{name}: sequence {rec.id!r} has a non-amino-acid character {c!r} at position {i + 1}")
+
+
+def _refuse_nucleotides(name: str, records: list[Record]) -> None:
+    """A DNA/RNA file passes the letter check (A, C, G, T, U, N are amino-acid codes) and would be called
+    'unassigned' without a word; refuse a whole input made of those letters only, as HMMER's alphabet guess does."""
+    letters = "".join(r.seq for r in records).replace(GAP, "").replace(".", "")  # both readers upper-case
+    if len(letters) >= 20 and set(letters) <= set("ACGTUN"):
+        raise InputError(f"{name}: looks like nucleotide sequences (only A, C, G, T/U, N); protfam reads proteins")
+
+
+def read_sequences(
+    source: Source,
+    fmt: str | None = None,
+    *,
+    stdin: IO | None = None,
+    min_length: int = 1,
+    max_length: int | None = None,
+) -> list[Record]:
+    """Unaligned protein sequences, upper-cased with gaps removed, letters and lengths checked."""
+    name, text = read_text(source, stdin)
+    out = []
+    seen: set[str] = set()
+    for rec in _parse(name, text, fmt):
+        seq = "".join(c for c in rec.seq.upper() if c not in "-.*")
+        rec = Record(rec.id, seq, rec.description)
+        _check_letters(name, rec, PROTEIN_LETTERS)
+        if len(seq) < min_length:
+            raise InputError(f"{name}: sequence {rec.id!r} is empty or shorter than {min_length} residues")
+        if max_length is not None and len(seq) > max_length:
+            raise InputError(f"{name}: sequence {rec.id!r} has {len(seq)} residues, more than the limit {max_length}")
+        if rec.id in seen:
+            raise InputError(f"{name}: duplicate sequence id {rec.id!r}")
+        seen.add(rec.id)
+        out.append(rec)
+    _refuse_nucleotides(name, out)
+    return out
+
+
+def read_alignment(source: Source, fmt: str | None = None, *, stdin: IO | None = None) -> list[Record]:
+    """Aligned rows of equal width; A2M/Stockholm insert columns (lower case, '.') are dropped, gaps become '-'."""
+    name, text = read_text(source, stdin)
+    records = _parse(name, text, fmt)
+    has_inserts = any(c.islower() or c == "." for r in records for c in r.seq)
+    rows = []
+    for rec in records:
+        seq = rec.seq.replace("~", GAP)
+        if has_inserts:
+            seq = "".join(c for c in seq if not (c.islower() or c == "."))
+        rec = Record(rec.id, seq.upper(), rec.description)
+        _check_letters(name, rec, frozenset(ALIGNED_LETTERS))
+        rows.append(rec)
+    widths = {len(r.seq) for r in rows}
+    if len(widths) != 1:
+        raise InputError(f"{name}: not an alignment (rows have {len(widths)} different widths)")
+    _refuse_nucleotides(name, rows)
+    return rows
+
+
+def format_fasta(records: Iterable[Record], width: int = 60) -> str:
+    """FASTA text; width 0 writes each sequence on one line."""
+    lines = []
+    for rec in records:
+        header = rec.id if not rec.description or rec.description == rec.id else rec.description
+        if not header.startswith(rec.id):
+            header = f"{rec.id} {header}"
+        lines.append(f">{header}")
+        seq = rec.seq
+        step = width or max(len(seq), 1)
+        lines.extend(seq[i : i + step] for i in range(0, len(seq), step))
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def write_fasta(records: Sequence[Record], dest: str | Path | TextIO, width: int = 60) -> None:
+    """Write FASTA to a path, '-' (stdout) or stream, whole or not at all."""
+    write_text(format_fasta(records, width), dest)
+
+
+def format_alignment(records: Sequence[Record], fmt: str = "fasta") -> str:
+    """Aligned rows as FASTA (one line per row), Stockholm or Clustal text (added for prep-msa align/filter/place)."""
+    if fmt == "fasta":
+        return format_fasta(records, width=0)
+    if fmt not in ("stockholm", "clustal"):
+        raise InputError(f"unknown alignment output format {fmt!r} (choose from fasta, stockholm, clustal)")
+    from Bio.Align import MultipleSeqAlignment
+    from Bio.Seq import Seq
+    from Bio.SeqRecord import SeqRecord
+
+    aln = MultipleSeqAlignment([SeqRecord(Seq(r.seq), id=r.id, description="") for r in records])
+    handle = io.StringIO()
+    AlignIO.write(aln, handle, fmt)
+    return handle.getvalue()

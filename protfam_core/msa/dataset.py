@@ -1,0 +1,469 @@
+"""The benchmark dataset: family sequence sets in, aligned + filtered + split family frames out.
+
+Pipeline (paper section 2.1, plus what real Pfam-derived data needs): upper-case; length filter 50..1200; merge source
+families that are the same family under several names; drop sequences whose residues or ids occur under two labels
+and exact duplicates within a label; drop families below 500 members; sample per family (seeded); split 80/10/10
+(random, stratified per family, or by MMseqs2 identity clusters); align the TRAINING members only; apply the paper's
+two gap steps; build one hand-architecture HMM per family (the frame). Validation and test members are never aligned:
+they are placed into frames later, exactly like unlabelled queries.
+
+The folder holds manifest.tsv, sequences.fasta, frames.hmm, alignments/<family>.afa and card.json, which is written
+last (the folder appears by an atomic rename, so a reader that sees card.json sees a complete dataset).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import shutil
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyhmmer
+
+from protfam_core import __version__
+from protfam_core.errors import InputError
+from protfam_core.frames.frameset import FrameSet
+from protfam_core.io.atomic import sha256_file, write_text
+from protfam_core.io.seqio import Record, format_fasta, read_alignment, read_sequences
+from protfam_core.msa.aligners import DEFAULT_BACKEND, align, check_backend, tool_version
+from protfam_core.msa.gaps import COLUMN_GAP_THRESHOLD, SEQUENCE_GAP_THRESHOLD, select_with_gap_rules
+from protfam_core.msa.split import (
+    MODES,
+    SPLITS,
+    FamilySplit,
+    cluster_split,
+    mmseqs_clusters,
+    mmseqs_version,
+    random_split,
+    shuffled,
+    split_counts,
+)
+
+Progress = Callable[[str, int, int], None]
+_SUFFIXES = (".fasta.gz", ".fa.gz", ".faa.gz", ".fasta", ".fa", ".faa")
+
+
+@dataclass
+class BuildOptions:
+    """Every parameter of a dataset build; all of it goes into the card."""
+
+    min_length: int = 50
+    max_length: int = 1200
+    min_family_size: int = 500
+    per_family: int = 500
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    split: str = "random"
+    backend: str = DEFAULT_BACKEND
+    seed: int = 0
+    oversample: float = 1.5
+    merge_overlap: float = 0.5
+    min_seq_id: float = 0.4
+    coverage: float = 0.8
+    sequence_gap_threshold: float = SEQUENCE_GAP_THRESHOLD
+    column_gap_threshold: float = COLUMN_GAP_THRESHOLD
+    families: list[str] | None = None
+    threads: int = 2
+
+    def check(self) -> None:
+        """InputError for inconsistent options, before any work starts."""
+        check_backend(self.backend)
+        if self.split not in MODES:
+            raise InputError(f"unknown split mode {self.split!r} (choose from {', '.join(MODES)})")
+        if self.min_length < 1 or self.max_length < self.min_length:
+            raise InputError(f"bad length range {self.min_length}..{self.max_length}")
+        if self.per_family < 3 or self.min_family_size < self.per_family:
+            raise InputError("need per_family >= 3 and min_family_size >= per_family")
+        if self.oversample < 1.0:
+            raise InputError("oversample must be >= 1")
+        split_counts(self.per_family, self.fractions)
+
+
+@dataclass
+class Cleaning:
+    """What the cleaning steps removed, for the card."""
+
+    read: dict[str, int] = field(default_factory=dict)
+    length_kept: dict[str, int] = field(default_factory=dict)
+    merged: dict[str, list[str]] = field(default_factory=dict)
+    conflicting_sequences: int = 0
+    duplicate_sequences: int = 0
+    too_small: dict[str, int] = field(default_factory=dict)
+
+
+def family_name(path: Path) -> str:
+    """Family name of a source file: the file name without its sequence-file suffix."""
+    for suffix in _SUFFIXES:
+        if path.name.endswith(suffix):
+            return path.name[: -len(suffix)]
+    return path.stem
+
+
+def read_families(source: str | Path, names: list[str] | None = None) -> dict[str, list[Record]]:
+    """Every family file (FASTA, gzipped or not) of a folder, upper-cased, as {family: records}."""
+    folder = Path(source)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder of family FASTA files")
+    files = {family_name(p): p for p in sorted(folder.iterdir()) if p.name.endswith(_SUFFIXES)}
+    if not files:
+        raise InputError(f"{folder}: no family files (*.fasta, *.fasta.gz, *.fa, *.faa)")
+    if names:
+        missing = sorted(set(names) - set(files))
+        if missing:
+            raise InputError(f"{folder}: no file for families {', '.join(missing)}")
+        files = {n: files[n] for n in names}
+    return {name: read_sequences(path) for name, path in files.items()}
+
+
+def merged_name(names: list[str]) -> str:
+    """Name of a merged class: the shared prefix ('Band_41_M' + 'Band_41_N' -> 'Band_41'), else names joined by '+'."""
+    prefix = os.path.commonprefix(names).rstrip("_-.")
+    return prefix if len(prefix) >= 3 else "+".join(sorted(names))
+
+
+def merge_duplicate_families(
+    families: dict[str, list[Record]], min_overlap: float = 0.5
+) -> tuple[dict[str, list[Record]], dict[str, list[str]]]:
+    """Merge families sharing more than `min_overlap` of the smaller one's residue strings into one class.
+
+    Groups are transitive (S_100 ~ cbp ~ parv). Members of a merged class are de-duplicated by id.
+    """
+    owners: dict[str, set[str]] = defaultdict(set)
+    for fam, recs in families.items():
+        for r in recs:
+            owners[r.seq].add(fam)
+    shared: dict[tuple[str, str], int] = defaultdict(int)
+    for fams in owners.values():
+        ordered = sorted(fams)
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1 :]:
+                shared[a, b] += 1
+    parent = {f: f for f in families}
+
+    def root(f: str) -> str:
+        while parent[f] != f:
+            f = parent[f]
+        return f
+
+    for (a, b), n in shared.items():
+        smaller = min(len({r.seq for r in families[a]}), len({r.seq for r in families[b]}))
+        if smaller and n / smaller > min_overlap:
+            parent[root(b)] = root(a)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for fam in families:
+        groups[root(fam)].append(fam)
+    out: dict[str, list[Record]] = {}
+    merged: dict[str, list[str]] = {}
+    for members in groups.values():
+        if len(members) == 1:
+            out[members[0]] = families[members[0]]
+            continue
+        name = merged_name(members)
+        seen: set[str] = set()
+        recs = []
+        for fam in members:
+            for r in families[fam]:
+                if r.id not in seen:
+                    seen.add(r.id)
+                    recs.append(r)
+        out[name] = recs
+        merged[name] = sorted(members)
+    return out, merged
+
+
+def drop_conflicts(families: dict[str, list[Record]]) -> tuple[dict[str, list[Record]], int, int]:
+    """Drop sequences whose id or residues occur under two labels; keep the first of exact duplicates in a label.
+
+    Returns (families, conflicting sequences dropped, within-family duplicates dropped).
+    """
+    labels_of_seq: dict[str, set[str]] = defaultdict(set)
+    labels_of_id: dict[str, set[str]] = defaultdict(set)
+    for fam, recs in families.items():
+        for r in recs:
+            labels_of_seq[r.seq].add(fam)
+            labels_of_id[r.id].add(fam)
+    out: dict[str, list[Record]] = {}
+    conflicts = duplicates = 0
+    for fam, recs in families.items():
+        kept = []
+        seen_seq: set[str] = set()
+        seen_id: set[str] = set()
+        for r in recs:
+            if len(labels_of_seq[r.seq]) > 1 or len(labels_of_id[r.id]) > 1:
+                conflicts += 1
+            elif r.seq in seen_seq or r.id in seen_id:
+                duplicates += 1
+            else:
+                seen_seq.add(r.seq)
+                seen_id.add(r.id)
+                kept.append(r)
+        out[fam] = kept
+    return out, conflicts, duplicates
+
+
+def clean_families(families: dict[str, list[Record]], opts: BuildOptions) -> tuple[dict[str, list[Record]], Cleaning]:
+    """Length filter, merging, conflicts and duplicates, family-size floor."""
+    info = Cleaning(read={f: len(r) for f, r in families.items()})
+    families = {
+        f: [r for r in recs if opts.min_length <= len(r.seq) <= opts.max_length] for f, recs in families.items()
+    }
+    info.length_kept = {f: len(r) for f, r in families.items()}
+    families, info.merged = merge_duplicate_families(families, opts.merge_overlap)
+    families, info.conflicting_sequences, info.duplicate_sequences = drop_conflicts(families)
+    info.too_small = {f: len(r) for f, r in families.items() if len(r) < opts.min_family_size}
+    kept = {f: r for f, r in sorted(families.items()) if len(r) >= opts.min_family_size}
+    if not kept:
+        raise InputError(f"no family has {opts.min_family_size} sequences after filtering")
+    return kept, info
+
+
+def sample_and_split(families: dict[str, list[Record]], opts: BuildOptions) -> tuple[dict[str, FamilySplit], dict]:
+    """Per family a seeded sample (val + test + an oversampled training pool) and its split; also the cluster map."""
+    n_train, n_val, n_test = split_counts(opts.per_family, opts.fractions)
+    pool = math.ceil(n_train * opts.oversample)
+    samples = {}
+    for fam, recs in families.items():
+        samples[fam] = shuffled(recs, opts.seed, fam)[: n_val + n_test + pool]
+    clusters: dict[str, str] = {}
+    splits: dict[str, FamilySplit] = {}
+    if opts.split == "cluster":
+        clusters = mmseqs_clusters(
+            [r for recs in samples.values() for r in recs], opts.min_seq_id, opts.coverage, opts.threads
+        )
+        assigned: dict[str, str] = {}
+        for fam, recs in samples.items():
+            splits[fam] = cluster_split(recs, clusters, n_val, n_test, opts.seed, fam, assigned)
+    else:
+        for fam, recs in samples.items():
+            splits[fam] = random_split(recs, n_val, n_test, opts.seed, fam)
+    return splits, clusters
+
+
+def dataset_checksum(folder: Path) -> str:
+    """One sha256 over manifest.tsv + sequences.fasta + frames.hmm (the contract's dataset checksum)."""
+    h = hashlib.sha256()
+    for name in ("manifest.tsv", "sequences.fasta", "frames.hmm"):
+        h.update((folder / name).read_bytes())
+    return h.hexdigest()
+
+
+def _align_and_filter(
+    train_pool: list[Record], n_train: int, opts: BuildOptions
+) -> tuple[list[Record], list[Record], int]:
+    """Align a training pool, keep `n_train` rows that pass the gap rules; (frame rows, raw members, dropped)."""
+    result = select_with_gap_rules(
+        align(train_pool, opts.backend, opts.threads), n_train, opts.sequence_gap_threshold, opts.column_gap_threshold
+    )
+    by_id = {r.id: r for r in train_pool}
+    return result.rows, [by_id[r.id] for r in result.rows], len(result.dropped)
+
+
+def build_dataset(
+    source: str | Path | dict[str, list[Record]],
+    out: str | Path,
+    opts: BuildOptions | None = None,
+    progress: Progress | None = None,
+) -> dict:
+    """Build a dataset folder from a folder of family files (or {family: records}); returns the card."""
+    opts = opts or BuildOptions()
+    opts.check()
+    tick = progress or (lambda stage, done, total: None)
+    tick("reading families", 0, 1)
+    raw = read_families(source, opts.families) if not isinstance(source, dict) else source
+    tick("reading families", 1, 1)
+    families, info = clean_families(raw, opts)
+    tick("splitting", 0, 1)
+    splits, clusters = sample_and_split(families, opts)
+    tick("splitting", 1, 1)
+    n_train = split_counts(opts.per_family, opts.fractions)[0]
+    alignments: dict[str, list[Record]] = {}
+    members: dict[str, dict[str, list[Record]]] = {}
+    gap_dropped: dict[str, int] = {}
+    for i, (fam, parts) in enumerate(splits.items()):
+        tick("aligning training members", i, len(splits))
+        alignments[fam], train, gap_dropped[fam] = _align_and_filter(parts.train, n_train, opts)
+        members[fam] = {"train": train, "val": parts.val, "test": parts.test}
+    tick("aligning training members", len(splits), len(splits))
+    cleaning = {
+        "read_per_family": info.read,
+        "length_filter_kept_per_family": info.length_kept,
+        "merged_families": info.merged,
+        "conflicting_sequences_dropped": info.conflicting_sequences,
+        "duplicate_sequences_dropped": info.duplicate_sequences,
+        "families_below_min_size": info.too_small,
+    }
+    source_text = str(source) if not isinstance(source, dict) else "in-memory records"
+    extra = {"source": source_text, "parameters": {**asdict(opts), "fractions": list(opts.fractions)}}
+    extra["cleaning"] = cleaning
+    return write_dataset(out, members, alignments, clusters, gap_dropped, opts, extra, tick)
+
+
+def subset_dataset(
+    dataset: str | Path,
+    out: str | Path,
+    families: list[str],
+    counts: tuple[int, int, int],
+    opts: BuildOptions | None = None,
+    progress: Progress | None = None,
+) -> dict:
+    """A small dataset cut from a built one: same splits (a test member stays a test member), re-aligned frames.
+
+    Per family a seeded choice of `counts` (train, val, test) members of the parent's splits; the remaining parent
+    training members are the spares that replace rows the gap rules drop.
+    """
+    opts = opts or BuildOptions()
+    check_backend(opts.backend)
+    tick = progress or (lambda stage, done, total: None)
+    parent = load_dataset(dataset)
+    known = set(parent.labels("train"))
+    missing = [f for f in families if f not in known]
+    if missing:
+        raise InputError(f"{dataset}: no family {', '.join(missing)}")
+    alignments: dict[str, list[Record]] = {}
+    members: dict[str, dict[str, list[Record]]] = {}
+    gap_dropped: dict[str, int] = {}
+    clusters = {sid: parent.clusters[sid] for sid, fam, _ in parent.manifest if fam in families and parent.clusters}
+    for i, fam in enumerate(families):
+        tick("aligning training members", i, len(families))
+        parts = {
+            split: shuffled(
+                [parent.sequences[sid] for sid, f, s in parent.manifest if f == fam and s == split], opts.seed, fam
+            )
+            for split in SPLITS
+        }
+        alignments[fam], train, gap_dropped[fam] = _align_and_filter(parts["train"], counts[0], opts)
+        members[fam] = {"train": train, "val": parts["val"][: counts[1]], "test": parts["test"][: counts[2]]}
+    tick("aligning training members", len(families), len(families))
+    extra = {
+        "source": f"subset of {dataset} (checksum {parent.card.get('checksum')})",
+        "parameters": {"families": families, "counts": list(counts), "backend": opts.backend, "seed": opts.seed},
+        "parent": {
+            "path": str(dataset),
+            "checksum": parent.card.get("checksum"),
+            "parameters": parent.card.get("parameters"),
+        },
+    }
+    return write_dataset(out, members, alignments, clusters, gap_dropped, opts, extra, tick)
+
+
+def write_dataset(
+    out: str | Path,
+    members: dict[str, dict[str, list[Record]]],
+    alignments: dict[str, list[Record]],
+    clusters: dict[str, str],
+    gap_dropped: dict[str, int],
+    opts: BuildOptions,
+    extra: dict,
+    tick: Progress,
+) -> dict:
+    """Write the dataset folder (frames, manifest, sequences, alignments, card last) and swap it in atomically."""
+    tick("building frames", 0, 1)
+    frames = FrameSet.build(alignments)
+    tick("building frames", 1, 1)
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.building-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    (tmp / "alignments").mkdir(parents=True)
+    rows = [(r, fam, split) for fam, parts in members.items() for split in SPLITS for r in parts[split]]
+    header = ["seq_id", "family", "split"] + (["cluster"] if clusters else [])
+    lines = ["\t".join(header)]
+    for r, fam, split in rows:
+        lines.append("\t".join([r.id, fam, split] + ([clusters[r.id]] if clusters else [])))
+    write_text("\n".join(lines) + "\n", tmp / "manifest.tsv")
+    write_text(format_fasta([Record(r.id, r.seq) for r, _, _ in rows]), tmp / "sequences.fasta")
+    frames.save(tmp / "frames.hmm")
+    for fam, aln in alignments.items():
+        write_text(format_fasta(aln, width=0), tmp / "alignments" / f"{fam}.afa")
+    per_family = {
+        fam: {
+            **{s: len(members[fam][s]) for s in SPLITS},
+            "width": frames.widths[fam],
+            "gap_rule_dropped": gap_dropped[fam],
+        }
+        for fam in members
+    }
+    files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+    tools = {"aligner": tool_version(opts.backend), "pyhmmer": f"pyhmmer {pyhmmer.__version__}"}
+    if clusters:
+        tools["clustering"] = mmseqs_version()
+    card = {
+        "name": out.name,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "protfam_version": __version__,
+        "description": "Family frames (train-only alignments + hand HMMs) and a seeded split, built by prep-msa",
+        **extra,
+        "tools": tools,
+        "counts": {
+            "families": len(members),
+            "sequences": len(rows),
+            **{s: sum(v[s] for v in per_family.values()) for s in SPLITS},
+            "clusters": len({clusters[r.id] for r, _, _ in rows}) if clusters else None,
+            "per_family": per_family,
+        },
+        "files": files,
+        "checksum": dataset_checksum(tmp),
+    }
+    write_text(json.dumps(card, indent=2) + "\n", tmp / "card.json")
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+    return card
+
+
+class Dataset:
+    """A built dataset folder: manifest, raw sequences, frames and card."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        card_path = self.path / "card.json"
+        if not card_path.is_file():
+            raise InputError(f"{self.path}: not a protfam dataset (no card.json)")
+        self.card: dict = json.loads(card_path.read_text())
+        self.manifest: list[tuple[str, str, str]] = []
+        self.clusters: dict[str, str] = {}
+        lines = (self.path / "manifest.tsv").read_text().splitlines()
+        header = lines[0].split("\t")
+        if header[:3] != ["seq_id", "family", "split"]:
+            raise InputError(f"{self.path}/manifest.tsv: bad header {header}")
+        for line in lines[1:]:
+            cols = line.split("\t")
+            self.manifest.append((cols[0], cols[1], cols[2]))
+            if len(cols) > 3:
+                self.clusters[cols[0]] = cols[3]
+        self.sequences: dict[str, Record] = {r.id: r for r in read_sequences(self.path / "sequences.fasta")}
+        self._frames: FrameSet | None = None
+
+    @property
+    def frames(self) -> FrameSet:
+        """The family frames (loaded on first use)."""
+        if self._frames is None:
+            self._frames = FrameSet.load(self.path / "frames.hmm")
+        return self._frames
+
+    @property
+    def families(self) -> list[str]:
+        """Family names in frame order."""
+        return self.frames.families
+
+    def records(self, split: str) -> list[Record]:
+        """Raw (ungapped) sequences of one split, in manifest order."""
+        return [self.sequences[sid] for sid, _, s in self.manifest if s == split]
+
+    def labels(self, split: str) -> list[str]:
+        """Family labels of one split, aligned with records(split)."""
+        return [fam for _, fam, s in self.manifest if s == split]
+
+    def alignment(self, family: str) -> list[Record]:
+        """The family's frame alignment (gap-filtered training members)."""
+        return read_alignment(self.path / "alignments" / f"{family}.afa")
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Open a dataset folder built by `prep-msa build`."""
+    return Dataset(path)

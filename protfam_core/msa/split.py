@@ -1,0 +1,118 @@
+"""Balanced sampling and train/validation/test splits: random (stratified per family) or by identity clusters.
+
+A random split of real families puts near-identical members on both sides and overstates accuracy, so the cluster
+mode clusters the sampled sequences with MMseqs2 (easy-cluster at 40% identity by default) and sends whole clusters
+to one split; a cluster shared by two families gets the same split in both.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from protfam_core.errors import InputError, ToolMissingError
+from protfam_core.io.seqio import Record, format_fasta
+
+SPLITS = ("train", "val", "test")
+MODES = ("random", "cluster")
+
+
+@dataclass
+class FamilySplit:
+    """One family's members per split; `train` is the training pool (may hold spares beyond the target)."""
+
+    train: list[Record] = field(default_factory=list)
+    val: list[Record] = field(default_factory=list)
+    test: list[Record] = field(default_factory=list)
+
+
+def split_counts(n: int, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> tuple[int, int, int]:
+    """Per-family (train, val, test) targets; val and test are rounded, train takes the rest."""
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
+        raise InputError(f"split fractions must be three non-negative numbers summing to 1, got {fractions}")
+    val = round(n * fractions[1])
+    test = round(n * fractions[2])
+    return n - val - test, val, test
+
+
+def shuffled(records: list[Record], seed: int, key: str) -> list[Record]:
+    """A seeded permutation that depends only on the seed and a key (the family), not on processing order."""
+    out = list(records)
+    random.Random(f"{seed}:{key}").shuffle(out)
+    return out
+
+
+def random_split(members: list[Record], n_val: int, n_test: int, seed: int, key: str) -> FamilySplit:
+    """Stratified random split of one family: seeded shuffle, then val, test, and the rest as training pool."""
+    order = shuffled(members, seed, key)
+    return FamilySplit(train=order[n_val + n_test :], val=order[:n_val], test=order[n_val : n_val + n_test])
+
+
+def cluster_split(
+    members: list[Record],
+    clusters: dict[str, str],
+    n_val: int,
+    n_test: int,
+    seed: int,
+    key: str,
+    assigned: dict[str, str],
+) -> FamilySplit:
+    """Whole identity clusters to one split: biggest clusters first, each to the split furthest below its target.
+
+    `assigned` (cluster -> split) is shared across families so a cluster spanning families lands in one split.
+    """
+    groups: dict[str, list[Record]] = defaultdict(list)
+    for rec in shuffled(members, seed, key):
+        groups[clusters[rec.id]].append(rec)
+    order = list(groups)
+    random.Random(f"{seed}:{key}:clusters").shuffle(order)
+    order.sort(key=lambda c: -len(groups[c]))
+    targets = {"train": len(members) - n_val - n_test, "val": n_val, "test": n_test}
+    out = FamilySplit()
+    for cluster in order:
+        split = assigned.get(cluster)
+        if split is None:
+            split = max(SPLITS, key=lambda s: (targets[s] - len(getattr(out, s)), -SPLITS.index(s)))
+            assigned[cluster] = split
+        getattr(out, split).extend(groups[cluster])
+    return out
+
+
+def mmseqs_clusters(
+    records: list[Record], min_seq_id: float = 0.4, coverage: float = 0.8, threads: int = 2
+) -> dict[str, str]:
+    """Cluster representative id of every record (MMseqs2 easy-cluster, greedy set cover)."""
+    if shutil.which("mmseqs") is None:
+        raise ToolMissingError("mmseqs not found on PATH (install the Debian package 'mmseqs2')")
+    if not records:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="protfam-mmseqs-") as tmp:
+        src = Path(tmp) / "in.fasta"
+        src.write_text(format_fasta([Record(f"s{i}", r.seq) for i, r in enumerate(records)], width=0))
+        prefix = Path(tmp) / "clu"
+        cmd = ["mmseqs", "easy-cluster", str(src), str(prefix), str(Path(tmp) / "work")]
+        cmd += ["--min-seq-id", str(min_seq_id), "-c", str(coverage), "--threads", str(threads), "-v", "1"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        table = Path(f"{prefix}_cluster.tsv")
+        if proc.returncode != 0 or not table.exists():
+            last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise InputError(f"mmseqs easy-cluster failed (exit {proc.returncode}): {last[0]}")
+        out = {}
+        for line in table.read_text().splitlines():
+            rep, member = line.split("\t")
+            out[records[int(member[1:])].id] = records[int(rep[1:])].id
+    if len(out) != len(records):
+        raise InputError(f"mmseqs clustered {len(out)} of {len(records)} sequences")
+    return out
+
+
+def mmseqs_version() -> str:
+    """MMseqs2 version for dataset cards."""
+    if shutil.which("mmseqs") is None:
+        raise ToolMissingError("mmseqs not found on PATH (install the Debian package 'mmseqs2')")
+    return "mmseqs " + subprocess.run(["mmseqs", "version"], capture_output=True, text=True).stdout.strip()
