@@ -61,6 +61,12 @@ def version_text(prog: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _print_version(ctx: typer.Context, value: bool) -> None:
+    if value:
+        ctx.obj.stdout.write(version_text(ctx.info_name or "protfam"))
+        raise typer.Exit()
+
+
 def new_app(help_text: str) -> typer.Typer:
     """A typer app with the house settings (rich help, no completion noise, no locals in tracebacks) and --version."""
     app = typer.Typer(
@@ -74,14 +80,14 @@ def new_app(help_text: str) -> typer.Typer:
 
     @app.callback()
     def _root(
-        ctx: typer.Context,
         version: Annotated[
-            bool, typer.Option("--version", is_eager=True, help="Print the version and the default models, then exit.")
+            bool,
+            typer.Option(
+                "--version", callback=_print_version, is_eager=True, help="Print the version and the default models."
+            ),
         ] = False,
     ) -> None:
-        if version:
-            ctx.obj.stdout.write(version_text(ctx.info_name or "protfam"))
-            raise typer.Exit()
+        """The tool's own options; each command has its own --help."""
 
     return app
 

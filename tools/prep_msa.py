@@ -165,6 +165,7 @@ def place_cmd(
     family: Annotated[str | None, typer.Option(help="Force every sequence into this family's frame.")] = None,
     out: Out = "-",
     evalue: Annotated[float, typer.Option(help="Search mode: E-value cut-off of candidate frames.")] = 10.0,
+    threads: Threads = 0,
 ) -> None:
     """Place sequences into family frames without touching the reference; aligned FASTA in frame columns.
 
@@ -182,7 +183,7 @@ def place_cmd(
     if family is not None:
         placements = frame_set.place(records, family)
     else:
-        found = frame_set.search(records, evalue=evalue, max_candidates=1)
+        found = frame_set.search(records, evalue=evalue, max_candidates=1, cpus=resolve_threads(threads))
         placements = [found[r.id][0] for r in records if found[r.id]]
         missing = [r.id for r in records if not found[r.id]]
         if missing:

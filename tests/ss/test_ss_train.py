@@ -15,7 +15,7 @@ from protfam_core.ss.data import SSChain
 from protfam_core.ss.model import near_identical
 from protfam_core.ss.predict import SSPredictor
 
-DATA = Path(__file__).parent / "data" / "ss"
+DATA = Path(__file__).resolve().parents[1] / "data" / "ss"
 
 
 def test_near_identical_catches_a_contained_domain_not_an_unrelated_chain():

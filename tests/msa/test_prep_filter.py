@@ -10,7 +10,7 @@ from protfam_core.io.seqio import Record, read_alignment, read_sequences
 from protfam_core.msa.aligners import align
 from protfam_core.msa.gaps import apply_gap_rules, drop_gappy_columns, gappy_residue_rows, select_with_gap_rules
 
-DATA = Path(__file__).parent / "data" / "prep" / "families"
+DATA = Path(__file__).resolve().parents[1] / "data" / "prep" / "families"
 
 
 def _gap_fractions(rows):

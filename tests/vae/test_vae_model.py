@@ -16,7 +16,7 @@ from protfam_core.vae.metrics import residue_accuracy
 from protfam_core.vae.model import ChannelVAE, TrainConfig, train_channel
 from protfam_core.vae.train import decode_torch
 
-TUTORIAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hmmer_tutorial"
+TUTORIAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hmmer_tutorial"
 
 
 @pytest.fixture(scope="module")

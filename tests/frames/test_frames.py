@@ -12,7 +12,7 @@ from protfam_core.frames.frameset import FrameSet, Placement, build_hmm
 from protfam_core.io.seqio import Record, read_alignment
 from protfam_core.msa.dataset import load_dataset
 
-MINI = Path(__file__).parent / "data" / "mini"
+MINI = Path(__file__).resolve().parents[1] / "data" / "mini"
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from protfam_core.errors import ModelError
 from protfam_core.io.seqio import read_sequences
 from protfam_core.registry.bundles import resolve
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ROOT / "examples" / "queries.fasta"
 
 
@@ -105,7 +105,8 @@ def test_fingerprints_piped_from_prep_msa_and_encode_vae():
     frames = resolve(None, "frames").file("hmm")
     placed, fps = io.StringIO(), io.StringIO()
     fasta = io.StringIO(f">{rec.id}\n{rec.seq}\n")
-    assert place_main(["place", "-", "--frames", str(frames), "--family", expected[rec.id]], stdin=fasta, stdout=placed) == 0
+    args = ["place", "-", "--frames", str(frames), "--family", expected[rec.id]]
+    assert place_main(args, stdin=fasta, stdout=placed) == 0
     assert encode_main(["encode", "-"], stdin=io.StringIO(placed.getvalue()), stdout=fps) == 0
     rc, out = _run(["predict", "--fingerprints", "-"], stdin=fps.getvalue())
     assert rc == 0 and _rows(out)[0][:2] == [rec.id, expected[rec.id]]

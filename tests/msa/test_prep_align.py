@@ -9,7 +9,7 @@ from protfam_tools.prep_msa import main
 from protfam_core.io.seqio import read_alignment, read_sequences
 from protfam_core.msa.aligners import BACKENDS, align
 
-DATA = Path(__file__).parent / "data" / "prep" / "families"
+DATA = Path(__file__).resolve().parents[1] / "data" / "prep" / "families"
 
 
 @pytest.fixture(scope="module")

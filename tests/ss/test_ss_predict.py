@@ -18,7 +18,7 @@ from protfam_core.registry import bundles as registry
 from protfam_core.ss.data import read_cb513
 from protfam_core.ss.predict import SSPredictor
 
-DATA = Path(__file__).parent / "data" / "ss"
+DATA = Path(__file__).resolve().parents[1] / "data" / "ss"
 FASTA = DATA / "scratch" / "test.fasta"
 
 

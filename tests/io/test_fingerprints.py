@@ -18,8 +18,8 @@ from protfam_core.io.fingerprints import (
 )
 from protfam_core.search.distances import AUTHORS_METRICS, METRICS, distance, pairwise
 
-DATA = Path(__file__).parent / "data" / "fingerprints"
-AUTHORS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "compbiolab_cli"
+DATA = Path(__file__).resolve().parents[1] / "data" / "fingerprints"
+AUTHORS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "compbiolab_cli"
 SCIPY_METRICS = [m for m in AUTHORS_METRICS if hasattr(sd, m)]  # scipy >= 1.12 lacks kulsinski and sokalmichener
 
 

@@ -13,7 +13,7 @@ from protfam_core.msa.dataset import load_dataset
 from protfam_core.registry import tracking
 from protfam_core.vae.encode import Fingerprinter
 
-MINI = Path(__file__).resolve().parent / "data" / "mini"
+MINI = Path(__file__).resolve().parents[1] / "data" / "mini"
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from protfam_core.msa.dataset import load_dataset
 from protfam_core.msa.open_set import unknown_records
 from protfam_core.registry.bundles import resolve
 
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).resolve().parents[1]
 MINI = TESTS / "data" / "mini"
 PREP = TESTS / "data" / "prep" / "families"
 GLOBINS = TESTS.parents[1] / "shared" / "data" / "hmmer_tutorial" / "globins45.fa"

@@ -10,7 +10,7 @@ from protfam_core.io.seqio import Record
 from protfam_core.msa.dataset import BuildOptions, clean_families, drop_conflicts, read_families, sample_and_split
 from protfam_core.msa.split import SPLITS, split_counts
 
-DATA = Path(__file__).parent / "data" / "prep" / "families"
+DATA = Path(__file__).resolve().parents[1] / "data" / "prep" / "families"
 
 
 def _opts(**kw):

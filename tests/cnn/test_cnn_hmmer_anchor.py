@@ -11,8 +11,8 @@ from protfam_core.errors import InputError, ModelError
 from protfam_core.io.seqio import read_sequences
 from protfam_core.msa.dataset import load_dataset
 
-MINI = Path(__file__).resolve().parent / "data" / "mini"
-TUTORIAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hmmer_tutorial"
+MINI = Path(__file__).resolve().parents[1] / "data" / "mini"
+TUTORIAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hmmer_tutorial"
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from protfam_core.io.fingerprints import Fingerprints, format_tsv, parse_fingerp
 from protfam_core.search.distances import AUTHORS_METRICS, pairwise
 from protfam_core.search.index import FingerprintIndex
 
-DATA = Path(__file__).parent / "data" / "fingerprints"
-AUTHORS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "compbiolab_cli"
+DATA = Path(__file__).resolve().parents[1] / "data" / "fingerprints"
+AUTHORS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "compbiolab_cli"
 LATENTS = AUTHORS / "Latent_spaces"
 EXAMPLES = [DATA / "first_new_latent_example.txt", DATA / "second_new_latent_example.txt"]
 

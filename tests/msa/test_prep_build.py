@@ -11,8 +11,8 @@ from protfam_tools.prep_msa import main
 from protfam_core.io.seqio import read_alignment, read_sequences
 from protfam_core.msa.dataset import dataset_checksum, load_dataset
 
-DATA = Path(__file__).parent / "data" / "prep" / "families"
-MINI = Path(__file__).parent / "data" / "mini"
+DATA = Path(__file__).resolve().parents[1] / "data" / "prep" / "families"
+MINI = Path(__file__).resolve().parents[1] / "data" / "mini"
 
 
 def _is_subsequence(short: str, long: str) -> bool:

@@ -11,7 +11,7 @@ from protfam_core.errors import InputError
 from protfam_core.io.alphabet import AA_SYMBOLS, SA_SYMBOLS, SS_SYMBOLS, decode, one_hot_aa, one_hot_sa, one_hot_ss
 from protfam_core.io.seqio import read_alignment, read_sequences, sniff_format, write_fasta
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 FAMILIES = SHARED / "families" / "exthomfam"
 TUTORIAL = SHARED / "hmmer_tutorial"
 

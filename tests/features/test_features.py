@@ -14,7 +14,7 @@ from protfam_core.io.seqio import Record, read_alignment, read_sequences
 from protfam_core.ss.formats import read_per_residue
 from protfam_core.ss.project import project
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 TUTORIAL = SHARED / "hmmer_tutorial"
 SCRATCH = SHARED / "scratch1d_example"
 

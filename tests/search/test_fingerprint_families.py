@@ -15,7 +15,7 @@ from protfam_core.msa.dataset import load_dataset
 from protfam_core.search.index import FingerprintIndex, build_family_index
 from protfam_core.vae.encode import Fingerprinter
 
-MINI = Path(__file__).resolve().parent / "data" / "mini"
+MINI = Path(__file__).resolve().parents[1] / "data" / "mini"
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from protfam_core.ss.data import (
 )
 from protfam_core.ss.project import project, row_positions
 
-DATA = Path(__file__).parent / "data" / "ss"
+DATA = Path(__file__).resolve().parents[1] / "data" / "ss"
 SCRATCH = DATA / "scratch"
 
 
