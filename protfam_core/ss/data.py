@@ -198,26 +198,25 @@ def _scratch_blocks(source: str | Path, stdin=None) -> Iterator[tuple[str, str]]
             body.append(line.strip())
 
 
-def read_scratch_ss(source: str | Path, stdin=None) -> dict[str, str]:
-    """SSpro .ss (H/E/C) or SSpro8 .ss8 (reduced to 3 states) strings by header."""
+def _scratch_strings(source, stdin, allowed: str, what: str, convert) -> dict[str, str]:
+    """Letter strings by header of a SCRATCH-1D file, each checked against `allowed` and converted."""
     out = {}
     for header, body in _scratch_blocks(source, stdin):
         body = body.replace(" ", "")
-        if set(body) - set("HGIEBTSC"):
-            raise InputError(f"{source}: {header!r} has letters that are not SSpro states")
-        out[header] = reduce_ss8(body)
+        if set(body) - set(allowed):
+            raise InputError(f"{source}: {header!r} has letters {what}")
+        out[header] = convert(body)
     return out
+
+
+def read_scratch_ss(source: str | Path, stdin=None) -> dict[str, str]:
+    """SSpro .ss (H/E/C) or SSpro8 .ss8 (reduced to 3 states) strings by header."""
+    return _scratch_strings(source, stdin, "HGIEBTSC", "that are not SSpro states", reduce_ss8)
 
 
 def read_scratch_acc(source: str | Path, stdin=None) -> dict[str, str]:
     """ACCpro .acc strings by header, as e/b ('-' in the file means buried)."""
-    out = {}
-    for header, body in _scratch_blocks(source, stdin):
-        body = body.replace(" ", "")
-        if set(body) - set("e-b"):
-            raise InputError(f"{source}: {header!r} has letters other than 'e' and '-'")
-        out[header] = accpro_to_sa(body)
-    return out
+    return _scratch_strings(source, stdin, "e-b", "other than 'e' and '-'", accpro_to_sa)
 
 
 def read_scratch_acc20(source: str | Path, stdin=None) -> dict[str, list[int]]:
