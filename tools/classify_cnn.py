@@ -51,11 +51,30 @@ def format_calls(calls: list[Call], top_k: int, header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _fingerprint_calls(classifier: FamilyClassifier, source: str, stdin) -> list[Call]:
-    from protfam_core.io.fingerprints import read_fingerprint_matrix
+def _calls(classifier: FamilyClassifier, streams, source: str, batch_size: int) -> list[Call]:
+    """The calls of whatever stage of the pipe `source` holds: raw sequences run all four stages, placements (with or
+    without SS/SA) the last two or three, framed fingerprints the CNN alone; fingerprints without frames (the paper's
+    input) make every family a candidate."""
+    from protfam_core.io.fingerprints import parse_fingerprints, read_fingerprints
+    from protfam_core.io.placements import parse_queries, stage_of
+    from protfam_core.io.seqio import parse_sequences, read_text
+    from protfam_core.ss.predict import with_ss
 
-    ids, z = read_fingerprint_matrix(source, classifier.fingerprinter.latent_dim, stdin)
-    return classifier.predict_fingerprints(ids, z)
+    if source.endswith(".npy"):
+        fps = read_fingerprints(source)
+    else:
+        name, text = read_text(source, streams.stdin)
+        stage = stage_of(text)
+        if stage == "sequences":
+            records = parse_sequences(name, text)
+            with streams.progress() as bar:
+                task = bar.add_task("classifying", total=len(records))
+                return classifier.predict(records, batch_size, partial(bar.advance, task))
+        if stage == "placements":
+            queries = with_ss(parse_queries(name, text), classifier.ss_predictor.model_id, classifier.threads)
+            return classifier.classify(classifier.fingerprinter.encode_queries(queries))
+        fps = parse_fingerprints("stdin" if source == "-" else name, text)
+    return classifier.classify(fps) if fps.frames is not None else classifier.predict_fingerprints(fps)
 
 
 Model = Annotated[
@@ -68,7 +87,13 @@ Cache = Annotated[Path, typer.Option(help="Feature cache folder (placements, SS/
 @app.command()
 def predict(
     ctx: typer.Context,
-    sequences: Annotated[str, typer.Argument(help="Raw protein FASTA (any seqio format, gzip ok) or '-' for stdin.")],
+    sequences: Annotated[
+        str,
+        typer.Argument(
+            help="Raw protein FASTA (any seqio format, gzip ok), or any stage of the pipe: placements (prep-msa place, "
+            "predict-ss), fingerprints (encode-vae encode); '-' for stdin. The kind is read from the content."
+        ),
+    ],
     top_k: Annotated[int, typer.Option("--top-k", min=0, help="Also list the N best candidate families.")] = 0,
     model: Model = None,
     frames: Frames = None,
@@ -77,9 +102,6 @@ def predict(
     threshold: Annotated[
         float | None, typer.Option(help="Score below which a call is 'unassigned' (default: the model's).")
     ] = None,
-    fingerprints: Annotated[
-        bool, typer.Option("--fingerprints", help="Input is encode-vae fingerprints (TSV: id + 90 floats aa|ss|sa).")
-    ] = False,
     fallback_evalue: Annotated[
         float | None,
         typer.Option(
@@ -95,23 +117,19 @@ def predict(
     """Classify sequences whose family is unknown: TSV query_id, family, score, evalue (one row per input, in order).
 
     A sequence is searched against every family frame, each candidate placement is fingerprinted and scored by the
-    CNN; the best candidate wins, 'unassigned' if no frame is a candidate or its score is below the threshold.
+    CNN; the best candidate wins, 'unassigned' if no frame is a candidate or its score is below the threshold. This
+    command is the pipe of the stage tools, and gives the same rows:
+    prep-msa place | predict-ss predict | encode-vae encode | classify-cnn predict.
 
     Examples:
       classify-cnn predict examples/queries.fasta
       cat queries.fasta | classify-cnn predict - --top-k 3 > calls.tsv
-      prep-msa place q.fa --frames ds/ --family tln | encode-vae encode - | classify-cnn predict --fingerprints -
+      prep-msa place q.fa | predict-ss predict - | encode-vae encode - | classify-cnn predict -
     """
     classifier = FamilyClassifier(
         model, frames, vae, ss, threshold, fallback_evalue=fallback_evalue, threads=resolve_threads(threads)
     )
-    if fingerprints:
-        calls = _fingerprint_calls(classifier, sequences, ctx.obj.stdin)
-    else:
-        records = read_sequences(sequences, stdin=ctx.obj.stdin)
-        with ctx.obj.progress() as bar:
-            task = bar.add_task("classifying", total=len(records))
-            calls = classifier.predict(records, batch_size, partial(bar.advance, task))
+    calls = _calls(classifier, ctx.obj, sequences, batch_size)
     write_text(format_calls(calls, top_k, provenance(classifier)), out, stdout=ctx.obj.stdout)
 
 

@@ -103,7 +103,10 @@ def _per_residue(
 @app.command()
 def encode(
     ctx: typer.Context,
-    alignment: Annotated[str, typer.Argument(help="aligned FASTA of rows in ONE frame width ('-' = stdin)")],
+    alignment: Annotated[
+        str,
+        typer.Argument(help="placements (prep-msa place, predict-ss), or aligned rows of ONE frame width; '-' = stdin"),
+    ],
     out: Annotated[str, typer.Option("--out", "-o", help="output: file ('-' = stdout for tsv) or folder (txt)")] = "-",
     fmt: Annotated[str, typer.Option("--format", "-f", help="tsv | npy | txt (authors' files)")] = "tsv",
     ss: Annotated[Path | None, typer.Option(help="SS strings (H/E/C) per id, FASTA-like (SCRATCH .ss)")] = None,
@@ -112,27 +115,47 @@ def encode(
     ss_model: Annotated[str | None, typer.Option(help="SS/SA model if no --ss/--sa (default: the VAE's own)")] = None,
     threads: Threads = 0,
 ) -> None:
-    """Fingerprints (z_mean, 30 floats per channel aa, ss, sa) of aligned rows, on onnxruntime.
+    """Fingerprints (z_mean, 30 floats per channel aa, ss, sa) of placed or aligned rows, on onnxruntime.
 
-    SS/SA strings may be per residue (the row without gaps, as SCRATCH writes them) or aligned to the row.
+    Placements in (the third stage of the pipe): one TSV row per candidate placement, `query_id frame evalue` then
+    the 90 floats; a query without a candidate gets one row with frame '-' and NA. Placements without SS/SA get it
+    from the SS model the VAE was trained with; the VAE defaults to the one the shipped classifier was trained with.
+
+    Aligned rows in: SS/SA strings may be per residue (the row without gaps, as SCRATCH writes them) or aligned to
+    the row.
     tsv: a '# model' comment, a header `id aa1..aa30 ss1..ss30 sa1..sa30`, one row per sequence.
     npy: an (n, 3, 30) float32 array in input order, ids one per line in <out>.ids.
     txt: the authors' files, OUT/<channel>/<id>.txt with 30 floats one per line ('/' in ids becomes '_').
 
     Examples:
+      prep-msa place q.fasta | predict-ss predict - | encode-vae encode - > fp.tsv
       prep-msa place q.fasta --frames build/dataset --family tln | encode-vae encode - > fp.tsv
       encode-vae encode rows.afa --ss rows.ss --sa rows.acc --format txt --out latent/
     """
     from protfam_core.io.fingerprints import write_fingerprints
-    from protfam_core.io.seqio import read_alignment
+    from protfam_core.io.placements import parse_queries, stage_of
+    from protfam_core.io.seqio import parse_alignment, read_text
     from protfam_core.vae.encode import Fingerprinter, rows_from_alignment
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})", param_hint="--format")
     if fmt != "tsv" and out == "-":
         raise typer.BadParameter(f"--format {fmt} needs --out PATH", param_hint="--out")
-    records = read_alignment(alignment, stdin=ctx.obj.stdin)
+    name, text = read_text(alignment, ctx.obj.stdin)
     threads = resolve_threads(threads)
+    if stage_of(text) == "placements":
+        if fmt != "tsv" or ss is not None or sa is not None:
+            raise InputError("placements are encoded to tsv, with the SS/SA of predict-ss (no --ss/--sa)")
+        from protfam_core.io.atomic import write_text
+        from protfam_core.io.fingerprints import framed_tsv_text
+        from protfam_core.registry.bundles import chain_bundle
+        from protfam_core.ss.predict import with_ss
+
+        fp = Fingerprinter(model or chain_bundle("vae"), threads)
+        fps = fp.encode_queries(with_ss(parse_queries(name, text), ss_model or fp.ss_model, threads))
+        write_text(framed_tsv_text(fps), out, ctx.obj.stdout)
+        return
+    records = parse_alignment(name, text)
     fp = Fingerprinter(model, threads)
     name = "stdin" if alignment == "-" else alignment
     if len(records[0].seq) > fp.width:

@@ -35,7 +35,7 @@ IdsOpt = Annotated[Path | None, typer.Option("--ids", help="Ids for .npy input, 
 
 
 def _read(source: str, dim: int | None, stdin: IO, ids: Path | None = None) -> Fingerprints:
-    return read_fingerprints(source, dim, stdin=stdin, ids=read_ids(ids) if ids else None)
+    return read_fingerprints(source, dim, stdin=stdin, ids=read_ids(ids) if ids else None).placed()
 
 
 def _weights(path: Path | None, dim: int) -> np.ndarray | None:
@@ -47,12 +47,18 @@ def _weights(path: Path | None, dim: int) -> np.ndarray | None:
     return fps.vectors[0]
 
 
-def _target(index: Path | None, db: str | None, stdin: IO) -> tuple[FingerprintIndex, str]:
-    if (index is None) == (db is None):
-        raise InputError("give exactly one of --index IDX or --db DIR/FILE")
-    if index is not None:
+def _target(index: str | None, db: str | None, stdin: IO) -> tuple[FingerprintIndex, str]:
+    """--db fingerprints, an --index file or registry model, or (neither) the shipped family index."""
+    if index is not None and db is not None:
+        raise InputError("give one of --index and --db, not both")
+    if db is not None:
+        return FingerprintIndex.build(read_fingerprints(db, stdin=stdin), source=str(db)), str(db)
+    if index is not None and Path(index).exists():
         return FingerprintIndex.load(index), str(index)
-    return FingerprintIndex.build(read_fingerprints(db, stdin=stdin), source=str(db)), str(db)
+    from protfam_core.registry.bundles import resolve
+
+    bundle = resolve(index, "index")
+    return FingerprintIndex.load(bundle.file("index")), bundle.ref
 
 
 @app.command()
@@ -60,7 +66,10 @@ def search(
     ctx: typer.Context,
     queries: Annotated[list[str], typer.Argument(help="Query fingerprints: authors' files, TSV, .npy or '-'.")],
     index: Annotated[
-        Path | None, typer.Option("--index", "-i", help="Index file (fingerprint-search index build).")
+        str | None,
+        typer.Option(
+            "--index", "-i", help="Index file or index model (default: the shipped family index of the shipped VAE)."
+        ),
     ] = None,
     db: Annotated[
         str | None, typer.Option("--db", help="Search these fingerprints directly: a folder, TSV or .npy.")
@@ -78,11 +87,16 @@ def search(
 ) -> None:
     """The k nearest fingerprints of each query: TSV query_id, rank, target_id, distance.
 
+    Fingerprints of placed queries (encode-vae encode on placements) are searched per placement, with a `frame`
+    column after query_id; queries without a placement have no fingerprint and no rows. Without --index or --db the
+    shipped family index is searched (one mean fingerprint per family, from the shipped VAE).
+
     With --db DIR the folder is searched directly (e.g. the authors' Latent_spaces/); `-k 1` then gives what the
     authors' `search lat` prints. An index with FAISS answers euclidean, cosine or inner_product at scale (distances
     re-scored exactly); every other metric, weights or --exact scans all fingerprints.
 
     Examples:
+      prep-msa place q.fasta | encode-vae encode - | fingerprint-search search -
       fingerprint-search search new.txt --db Latent_spaces/ -m cosine -k 1
       fingerprint-search search queries.tsv -i families.fpi -k 10 -o hits.tsv
       encode-vae encode ... -o - | fingerprint-search search - -i seqs.fpi -m minkowski --p 3 --weights w.txt
@@ -90,6 +104,8 @@ def search(
     idx, label = _target(index, db, ctx.obj.stdin)
     metric = metric or idx.metric
     q = concat([_read(s, idx.dim, ctx.obj.stdin, ids) for s in queries])
+    if not len(q):
+        raise InputError("no query has a fingerprint (no candidate frame for any of them)")
     w = _weights(weights, idx.dim)
     with ctx.obj.progress(transient=True, hide=len(q) < 10_000) as bar:
         task = bar.add_task("searching", total=len(q))
@@ -107,9 +123,10 @@ def search(
     lines = [
         f"# fingerprint-search index={label} metric={metric}{_p_note(metric, p, weights)} mode={res.mode}"
         f" model={idx.meta.get('model') or 'unknown'}",
-        "query_id\trank\ttarget_id\tdistance",
+        "query_id\t" + ("frame\t" if q.frames is not None else "") + "rank\ttarget_id\tdistance",
     ]
-    for qid, row_i, row_d in zip(q.ids, res.indices, res.distances, strict=True):
+    names = q.ids if q.frames is None else [f"{qid}\t{frame}" for qid, frame in zip(q.ids, q.frames, strict=True)]
+    for qid, row_i, row_d in zip(names, res.indices, res.distances, strict=True):
         for rank, (i, d) in enumerate(zip(row_i, row_d, strict=True), 1):
             if i >= 0:
                 lines.append(f"{qid}\t{rank}\t{idx.ids[i]}\t{float(d)!r}")
@@ -237,6 +254,9 @@ def index_families(
     split: Annotated[str, typer.Option(help="Members whose fingerprints are averaged (keep test out).")] = "train",
     cache: Annotated[Path | None, typer.Option(help="Feature cache folder (placements + SS/SA).")] = None,
     metric: Annotated[str, typer.Option("--metric", "-m", help="Default search metric.")] = "euclidean",
+    publish: Annotated[
+        bool, typer.Option("--publish", help="Also ship it in registry/ as the default family index.")
+    ] = False,
 ) -> None:
     """Family fingerprints from the VAE models: each family's mean fingerprint over its training members.
 
@@ -244,7 +264,7 @@ def index_families(
     against the families at once.
 
     Examples:
-      fingerprint-search index families -d build/dataset -o families.fpi
+      fingerprint-search index families -d build/dataset -o build/family-index.fpi --publish
       encode-vae encode placed.afa | fingerprint-search search - -i families.fpi -k 3
     """
     from protfam_core.msa.dataset import load_dataset
@@ -254,9 +274,15 @@ def index_families(
     data = load_dataset(dataset)
     with ctx.obj.progress(transient=True) as bar:
         bar.add_task("placing, predicting SS/SA and encoding the members", total=None)
-        idx = build_family_index(data, Fingerprinter(vae), split, cache, metric)
+        fingerprinter = Fingerprinter(vae)
+        idx = build_family_index(data, fingerprinter, split, cache, metric)
         idx.save(out)
     ctx.obj.log(f"{out}: {len(idx)} families, {idx.dim} values, model {idx.meta['model']}")
+    if publish:
+        from protfam_core.search.index import publish_family_index
+
+        bundle = publish_family_index(out, fingerprinter.bundle, data)
+        ctx.obj.log(f"shipped as {bundle.ref}")
 
 
 def main(argv: list[str] | None = None, stdout=None, stderr=None, stdin=None) -> int:

@@ -9,7 +9,8 @@ from protfam_tools._cli import Out, Threads, new_app, run
 
 from protfam_core.errors import InputError
 from protfam_core.io.atomic import write_text
-from protfam_core.io.seqio import Record, read_alignment, read_sequences
+from protfam_core.io.placements import parse_queries, stage_of
+from protfam_core.io.seqio import Record, parse_sequences, read_alignment, read_text
 from protfam_core.ss.backends import BACKENDS, predict_dssp, predict_model, predict_scratch
 from protfam_core.ss.formats import FORMATS, format_results
 from protfam_core.threads import resolve_threads
@@ -23,10 +24,16 @@ DATA = "../shared/data"  # the reference data beside the checkout, as in the pro
 def predict(
     ctx: typer.Context,
     sequences: str = typer.Argument(
-        None, help="Protein FASTA (or an alignment with --msa), '-' for stdin; not used with --backend dssp."
+        None,
+        help="Protein FASTA, placements from prep-msa place, or an alignment with --msa; '-' for stdin; not used with "
+        "--backend dssp.",
     ),
     output_format: str = typer.Option(
-        "ss", "--format", "-f", help="ss (SCRATCH .ss), acc (SCRATCH .acc: e/-), sa (e/b), tsv (per residue), json."
+        None,
+        "--format",
+        "-f",
+        help="ss (SCRATCH .ss, the default), acc (SCRATCH .acc: e/-), sa (e/b), tsv (per residue), json; placements "
+        "in give placements with SS/SA out.",
     ),
     msa: bool = typer.Option(False, "--msa", help="Input is an alignment: gapped SS/SA strings of its exact width."),
     backend: str = typer.Option("model", help="model (the shipped ONNX predictor), scratch or dssp."),
@@ -39,7 +46,11 @@ def predict(
 ) -> None:
     """Per-residue SS and SA of every input sequence.
 
+    Given placements (prep-msa place), the SS/SA of each whole query is added to its records, predicted by the SS
+    model the shipped classifier was trained with (or --model): the second stage of the classification pipe.
+
     Examples:
+      prep-msa place q.fasta | predict-ss predict - | encode-vae encode - | classify-cnn predict -
       predict-ss predict proteins.fasta > proteins.ss
       predict-ss predict proteins.fasta --format tsv -o proteins.tsv
       predict-ss predict family.afa --msa --format sa      # gapped e/b strings, the alignment's width
@@ -48,7 +59,7 @@ def predict(
     """
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r} (one of {', '.join(BACKENDS)})")
-    if output_format not in FORMATS:
+    if output_format is not None and output_format not in FORMATS:
         raise InputError(f"unknown format {output_format!r} (one of {', '.join(FORMATS)})")
     aligned = None
     model_id = backend
@@ -69,7 +80,11 @@ def predict(
                 raise InputError(f"{sequences}: duplicate sequence ids in the alignment")
             records = [Record(r.id, r.seq.replace("-", "").replace(".", ""), r.description) for r in rows]
         else:
-            records = read_sequences(sequences, stdin=ctx.obj.stdin)
+            name, text = read_text(sequences, ctx.obj.stdin)
+            if stage_of(text) == "placements":
+                _annotate(ctx, parse_queries(name, text), backend, output_format, model, out, threads)
+                return
+            records = parse_sequences(name, text)
         if backend == "scratch":
             if scratch_dir is None:
                 raise InputError("--backend scratch needs --scratch-dir DIR")
@@ -81,7 +96,19 @@ def predict(
                 results, model_id = predict_model(
                     records, model, lambda n: bar.advance(task, n), threads=resolve_threads(threads)
                 )
-    write_text(format_results(results, output_format, model_id, aligned), out, ctx.obj.stdout)
+    write_text(format_results(results, output_format or "ss", model_id, aligned), out, ctx.obj.stdout)
+
+
+def _annotate(ctx: typer.Context, queries, backend: str, output_format: str | None, model, out, threads) -> None:
+    """Stage 2 of the pipe: placements in, the same placements with each query's SS/SA out."""
+    from protfam_core.io.placements import format_queries
+    from protfam_core.registry.bundles import chain_bundle
+    from protfam_core.ss.predict import SSPredictor
+
+    if backend != "model" or output_format is not None:
+        raise InputError("placements in give placements with SS/SA out: no --format, and --backend model only")
+    predictor = SSPredictor(model or chain_bundle("ss"), resolve_threads(threads))
+    write_text(format_queries(predictor.annotate(queries)), out, ctx.obj.stdout)
 
 
 @app.command()

@@ -144,14 +144,16 @@ def split_cmd(
     write_text("\n".join(lines) + "\n", out, ctx.obj.stdout)
 
 
-def _frames(ref: str | None) -> FrameSet:
-    """Frames from a frames.hmm file, a dataset folder, or a registry reference (None: the shipped default)."""
+def _frames(ref: str | None) -> tuple[FrameSet, str]:
+    """Frames from a frames.hmm file, a dataset folder, or a registry reference (None: the frames the shipped
+    classifier was trained with), and how outputs name them."""
     path = Path(ref) if ref is not None else None
     if path is not None and path.exists():
-        return FrameSet.load(path / "frames.hmm" if path.is_dir() else path)
-    from protfam_core.registry.bundles import resolve
+        return FrameSet.load(path / "frames.hmm" if path.is_dir() else path), str(path)
+    from protfam_core.registry.bundles import chain_bundle, resolve
 
-    return FrameSet.load(resolve(ref, "frames").file("hmm"))
+    bundle = resolve(ref, "frames") if ref is not None else chain_bundle("frames")
+    return FrameSet.load(bundle.file("hmm")), bundle.ref
 
 
 @app.command("place")
@@ -160,39 +162,56 @@ def place_cmd(
     input: Annotated[str, typer.Argument(help="Raw sequences to place (FASTA etc.), '-' for stdin.")],
     frames: Annotated[
         str | None,
-        typer.Option("--frames", help="frames.hmm, a dataset folder, or a model (default: the shipped family-frames)."),
+        typer.Option(
+            "--frames", help="frames.hmm, a dataset folder, or a model (default: the shipped classifier's frames)."
+        ),
     ] = None,
     family: Annotated[str | None, typer.Option(help="Force every sequence into this family's frame.")] = None,
     out: Out = "-",
-    evalue: Annotated[float, typer.Option(help="Search mode: E-value cut-off of candidate frames.")] = 10.0,
+    evalue: Annotated[float, typer.Option(min=0.0, help="E-value cut-off of candidate frames.")] = 10.0,
+    max_candidates: Annotated[int, typer.Option(min=1, help="Most candidate frames per sequence.")] = 5,
+    fallback_evalue: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Sequences without a hit are searched again without the bias filter, keeping E <= this "
+            "(default: the shipped classifier's; 0 = off).",
+        ),
+    ] = None,
     threads: Threads = 0,
 ) -> None:
-    """Place sequences into family frames without touching the reference; aligned FASTA in frame columns.
+    """Place sequences into family frames: every candidate placement, as A2M with structured headers.
 
-    With --family every sequence is aligned to that frame (hmmalign). Without it, one search of all frames picks each
-    sequence's best-scoring family (queries with no hit are listed on stderr and left out).
-    Headers carry family, bit score and E-value.
+    Without --family, one search of all frames (and the sensitive search for the sequences it misses, as
+    classify-cnn predict does) gives each sequence its candidate frames, best first; a sequence without any gets one
+    `family=-` record. With --family every sequence is forced into that frame (hmmalign; the paper's protocol).
+    Each record: `>ID family=F start=S end=E score=BITS evalue=E frames=...`, then the whole sequence with the frame's
+    match columns upper case, insertions and flanks lower case and '-' for empty columns.
 
     Examples:
-      prep-msa place query.fasta --family Fork_head > query.afa
-      prep-msa place query.fasta --frames build/dataset --family tln > query.afa
-      cat unknown.fasta | prep-msa place - --frames family-frames@champion
+      prep-msa place query.fasta | predict-ss predict - | encode-vae encode - | classify-cnn predict -
+      prep-msa place query.fasta --family Fork_head > query.a2m
+      prep-msa place query.fasta --frames build/dataset --family tln > query.a2m
     """
+    from protfam_core.frames.frameset import force_queries, place_queries
+    from protfam_core.io.placements import format_queries
+
     records = read_sequences(input, stdin=ctx.obj.stdin)
-    frame_set = _frames(frames)
+    frame_set, frames_ref = _frames(frames)
     if family is not None:
-        placements = frame_set.place(records, family)
+        queries = force_queries(frame_set, records, family, frames_ref)
     else:
-        found = frame_set.search(records, evalue=evalue, max_candidates=1, cpus=resolve_threads(threads))
-        placements = [found[r.id][0] for r in records if found[r.id]]
-        missing = [r.id for r in records if not found[r.id]]
+        if fallback_evalue is None:
+            from protfam_core.frames.frameset import FALLBACK_EVALUE
+            from protfam_core.registry.bundles import resolve
+
+            fallback_evalue = float(resolve(None, "cnn").card.get("fallback_evalue", FALLBACK_EVALUE))
+        cpus = resolve_threads(threads)
+        queries = place_queries(frame_set, records, evalue, max_candidates, fallback_evalue, cpus, frames_ref)
+        missing = [q.id for q in queries if not q.candidates]
         if missing:
             ctx.obj.log(f"no frame found for {len(missing)} sequences: {' '.join(missing)}")
-    lines = []
-    for p in placements:
-        lines.append(f">{p.query_id} family={p.family} score={p.score:.1f} evalue={p.evalue:.3g}")
-        lines.append(p.row)
-    write_text("\n".join(lines) + "\n" if lines else "", out, ctx.obj.stdout)
+    write_text(format_queries(queries), out, ctx.obj.stdout)
 
 
 @app.command("build")

@@ -51,7 +51,7 @@ def list_cmd(
 def show(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="NAME, NAME@ALIAS, NAME/VERSION or a bundle folder")],
-    kind: Annotated[str | None, typer.Option(help="require this kind (ss, vae, cnn, frames)")] = None,
+    kind: Annotated[str | None, typer.Option(help="require this kind (ss, vae, cnn, frames, index)")] = None,
 ) -> None:
     """Print a model's card (model.json) after verifying its artifacts.
 

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from protfam_core.cnn.classify import FamilyClassifier, pins
+from protfam_core.cnn.classify import FamilyClassifier
 from protfam_core.cnn.rule import FALLBACK_GRID, CallingRule, Candidate
 from protfam_core.errors import InputError
 from protfam_core.io.seqio import Record
-from protfam_core.registry.bundles import Bundle, new_version, save_bundle
+from protfam_core.registry.bundles import Bundle, new_version, pins, save_bundle
 
 
 def calibrate(

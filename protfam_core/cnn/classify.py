@@ -16,22 +16,24 @@ import numpy as np
 
 from protfam_core.cnn.rule import Call, CallingRule, Candidate
 from protfam_core.errors import InputError, ModelError
-from protfam_core.frames.frameset import FALLBACK_EVALUE, FrameSet, Placement, candidate_placements
+from protfam_core.frames.frameset import FALLBACK_EVALUE, FrameSet, place_queries
+from protfam_core.io.fingerprints import Fingerprints
+from protfam_core.io.placements import Query
 from protfam_core.io.seqio import Record
-from protfam_core.registry.bundles import Bundle, resolve
+from protfam_core.registry.bundles import pinned, resolve
 
 INPUT_NAME = "fingerprints"  # the CNN's ONNX input and output names (cnn_model exports them)
 OUTPUT_NAME = "probabilities"
 
 
-def family_scores(probabilities: np.ndarray, placements: Sequence[Placement], families: Sequence[str]) -> np.ndarray:
-    """Per placement, the CNN output of the family whose frame it sits in."""
+def family_scores(probabilities: np.ndarray, frames: Sequence[str], families: Sequence[str]) -> np.ndarray:
+    """Per placed row, the CNN output of the family whose frame it sits in."""
     index = {f: i for i, f in enumerate(families)}
     try:
-        cols = np.array([index[p.family] for p in placements], dtype=np.int64)
+        cols = np.array([index[f] for f in frames], dtype=np.int64)
     except KeyError as exc:
         raise ModelError(f"placement in frame {exc.args[0]!r}, which the CNN does not know") from None
-    return probabilities[np.arange(len(placements)), cols] if len(placements) else np.zeros(0, np.float32)
+    return probabilities[np.arange(len(frames)), cols] if len(frames) else np.zeros(0, np.float32)
 
 
 def check_families(cnn_families: Sequence[str], frames_families: Sequence[str], frameset: FrameSet) -> None:
@@ -42,29 +44,6 @@ def check_families(cnn_families: Sequence[str], frames_families: Sequence[str], 
         raise ModelError(f"the CNN's families and the frames' families {detail}: the bundles do not belong together")
     if list(frameset.families) != list(frames_families):
         raise ModelError("the frames bundle's HMM file does not hold the families its model card lists")
-
-
-def pinned(card: dict, role: str, override: str | None = None) -> Bundle:
-    """The bundle a CNN card names for `role` (frames, vae, ss), or `override`.
-
-    A card also records the sha256 of each named bundle's model.json (`pins`): a name/version that resolves to
-    another bundle (a store numbering versions its own way, an edited card) is refused instead of silently used.
-    """
-    if override is not None:
-        return resolve(override, role)
-    bundle = resolve(card.get(role), role)
-    expected = card.get("pins", {}).get(role)
-    if expected is not None and bundle.card_sha256() != expected:
-        raise ModelError(
-            f"the CNN was trained with {role} {card.get(role)} (model.json sha256 {expected[:12]}...), but that name "
-            f"resolves to {bundle.ref} (sha256 {bundle.card_sha256()[:12]}...)"
-        )
-    return bundle
-
-
-def pins(bundles: dict[str, Bundle]) -> dict[str, str]:
-    """`pins` of a CNN card: role -> sha256 of that bundle's model.json."""
-    return {role: b.card_sha256() for role, b in bundles.items()}
 
 
 class FamilyClassifier:
@@ -126,37 +105,65 @@ class FamilyClassifier:
             return np.zeros((0, len(self.families)), np.float32)
         return self._cnn.run({INPUT_NAME: x[:, None, :, :]})[OUTPUT_NAME]
 
-    def score_placements(self, placements: Sequence[Placement], ss_sa: Sequence[tuple[str, str]]) -> np.ndarray:
-        """CNN score of each placement for the family of its own frame."""
-        if not placements:
-            return np.zeros(0, np.float32)
-        return family_scores(
-            self.cnn(self.fingerprinter.transform(list(placements), list(ss_sa))), placements, self.families
+    def place(self, records: Sequence[Record], fallback_evalue: float | None = None) -> list[Query]:
+        """Stage 1: candidate placements of each record in the frames this CNN was trained with."""
+        fallback = self.fallback_evalue if fallback_evalue is None else fallback_evalue
+        return place_queries(
+            self.frames, records, self.evalue, self.max_candidates, fallback, self.threads, self.frames_bundle.ref
         )
+
+    def check_fingerprints(self, fps: Fingerprints) -> None:
+        """Fingerprints must come from the VAE this CNN was trained on, placed in frames it knows."""
+        dim = self.fingerprinter.latent_dim
+        if fps.dim != 3 * dim:
+            raise InputError(f"fingerprints have {fps.dim} values, expected {3 * dim} (aa, ss, sa x {dim})")
+        if fps.model is not None and fps.model != self.vae_bundle.ref:
+            raise ModelError(
+                f"the fingerprints were made by {fps.model}, the CNN {self.cnn_bundle.ref} was trained on "
+                f"{self.vae_bundle.ref}: encode with that VAE (encode-vae encode --model {self.vae_bundle.ref})"
+            )
+        known = set(self.families)
+        stranger = next((f for f in fps.frames or () if f is not None and f not in known), None)
+        if stranger is not None:
+            raise ModelError(f"a placement in frame {stranger!r}, which the CNN {self.cnn_bundle.ref} does not know")
+
+    def score(self, fps: Fingerprints) -> list[tuple[str, list[Candidate]]]:
+        """Stage 4's scores: per query (in input order) its candidates, each the CNN output of its own frame."""
+        self.check_fingerprints(fps)
+        placed = fps.placed()
+        probs = self.cnn(placed.vectors.reshape(len(placed), 3, self.fingerprinter.latent_dim))
+        scores = iter(family_scores(probs, placed.frames, self.families).tolist())
+        out: list[tuple[str, list[Candidate]]] = []
+        for qid, frame, evalue in zip(fps.ids, fps.frames, fps.evalues.tolist(), strict=True):
+            if not out or out[-1][0] != qid:
+                out.append((qid, []))
+            if frame is not None:
+                out[-1][1].append(Candidate(frame, next(scores), evalue))
+        return out
+
+    def classify(self, fps: Fingerprints) -> list[Call]:
+        """Stage 4: one Call per query of framed fingerprints (`encode-vae encode` of placements), input order."""
+        return [self.rule.decide(qid, candidates) for qid, candidates in self.score(fps)]
+
+    def fingerprint(self, records: Sequence[Record], fallback_evalue: float | None = None) -> Fingerprints:
+        """Stages 1-3: placements, SS/SA, fingerprints, exactly what the pipe of the stage tools computes."""
+        return self.fingerprinter.encode_queries(self.ss_predictor.annotate(self.place(records, fallback_evalue)))
 
     def candidates(self, records: Sequence[Record], fallback_evalue: float | None = None) -> list[list[Candidate]]:
         """Every candidate frame of every record (family, CNN score, search E-value), in input order; the sensitive
         search of queries without a hit keeps E <= `fallback_evalue` (default: the rule's)."""
-        fallback = self.fallback_evalue if fallback_evalue is None else fallback_evalue
-        found = candidate_placements(self.frames, records, self.evalue, self.max_candidates, fallback, self.threads)
-        predicted = dict(zip((r.id for r in records), self.ss_predictor.predict([r.seq for r in records]), strict=True))
-        placements = [p for r in records for p in found[r.id]]
-        scores = self.score_placements(placements, [tuple(predicted[p.query_id]) for p in placements])
-        out: dict[str, list[Candidate]] = {r.id: [] for r in records}
-        for p, s in zip(placements, scores, strict=True):
-            out[p.query_id].append(Candidate(p.family, float(s), float(p.evalue)))
-        return [out[r.id] for r in records]
+        return [c for _, c in self.score(self.fingerprint(records, fallback_evalue))]
 
     def predict(
         self, records: Sequence[Record], batch_size: int = 256, progress: Callable[[int], None] | None = None
     ) -> list[Call]:
-        """One Call per record, in input order; `progress(n)` is told after each batch of n records."""
+        """One Call per record, in input order: the four stages on each batch; `progress(n)` after each batch."""
         if not records:
             raise InputError("no sequences to classify")
         calls: list[Call] = []
         for i in range(0, len(records), batch_size):
             batch = records[i : i + batch_size]
-            calls += [self.rule.decide(r.id, c) for r, c in zip(batch, self.candidates(batch), strict=True)]
+            calls += self.classify(self.fingerprint(batch))
             if progress is not None:
                 progress(len(batch))
         return calls
@@ -170,10 +177,11 @@ class FamilyClassifier:
                 out[i, index[c.family]] = c.score
         return out
 
-    def predict_fingerprints(self, ids: Sequence[str], fingerprints: np.ndarray) -> list[Call]:
-        """Calls for precomputed fingerprints (frame unknown): every family is a candidate, as in the paper."""
-        probs = self.cnn(fingerprints)
+    def predict_fingerprints(self, fps: Fingerprints) -> list[Call]:
+        """Calls for fingerprints without frames (the paper's input): every family is a candidate."""
+        self.check_fingerprints(fps)
+        probs = self.cnn(fps.vectors.reshape(len(fps), 3, self.fingerprinter.latent_dim))
         return [
             self.rule.decide(q, [Candidate(f, s) for f, s in zip(self.families, row.tolist(), strict=True)])
-            for q, row in zip(ids, probs, strict=True)
+            for q, row in zip(fps.ids, probs, strict=True)
         ]

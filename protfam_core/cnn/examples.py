@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from protfam_core.features.cache import FeatureCache, load_placements, save_placements
-from protfam_core.frames.frameset import FALLBACK_EVALUE, Placement, candidate_placements
+from protfam_core.frames.frameset import FALLBACK_EVALUE, candidate_placements
+from protfam_core.io.placements import Placement
 
 FORCED, SEARCH, FOREIGN = "forced", "search", "foreign"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from protfam_core import __version__
-from protfam_core.cnn.classify import family_scores, pins
+from protfam_core.cnn.classify import family_scores
 from protfam_core.cnn.examples import SEARCH, Examples, split_examples
 from protfam_core.cnn.model import TrainConfig, export, predict, train_cnn
 from protfam_core.cnn.report import overall_accuracy
@@ -25,7 +25,7 @@ from protfam_core.cnn.rule import CallingRule, Candidate, decide
 from protfam_core.features.cache import FeatureCache
 from protfam_core.frames.frameset import FALLBACK_EVALUE
 from protfam_core.msa.dataset import load_dataset
-from protfam_core.registry.bundles import new_version, resolve, save_bundle
+from protfam_core.registry.bundles import new_version, pins, resolve, save_bundle
 from protfam_core.registry.onnx_export import parameter_count
 from protfam_core.vae.encode import Fingerprinter
 
@@ -43,7 +43,7 @@ class TrainResult:
 def blind_calls(examples: Examples, probabilities: np.ndarray, families: list[str], threshold: float) -> dict:
     """Per query: the call from its searched candidates only (what predict does); queries without any get none."""
     mask = np.array([s == SEARCH for s in examples.sources], dtype=bool)
-    scores = family_scores(probabilities[mask], [examples.placements[i] for i in np.flatnonzero(mask)], families)
+    scores = family_scores(probabilities[mask], [examples.frames[i] for i in np.flatnonzero(mask)], families)
     per_query: dict[str, list[Candidate]] = {}
     for i, s in zip(np.flatnonzero(mask), scores, strict=True):
         per_query.setdefault(examples.query_ids[i], []).append(Candidate(examples.frames[i], float(s)))

@@ -18,7 +18,7 @@ import numpy as np
 from protfam_core.io.atomic import atomic_write
 
 if TYPE_CHECKING:
-    from protfam_core.frames.frameset import Placement
+    from protfam_core.io.placements import Placement
     from protfam_core.msa.dataset import Dataset
 
 
@@ -98,10 +98,11 @@ class FeatureCache:
 
 
 def placed_features(
-    dataset: Dataset, split: str, cache_dir: str | Path | None = None
+    dataset: Dataset, split: str, cache_dir: str | Path | None = None, ss_model: str | None = None
 ) -> tuple[list[Placement], list[tuple[str, str]]]:
-    """Members of `split` placed into their own family frame + SS/SA per raw sequence (cached when cache_dir is set)."""
-    return FeatureCache(dataset, cache_dir).own_frame(split)
+    """Members of `split` placed into their own family frame + SS/SA per raw sequence by `ss_model` (default: the
+    shipped one), cached when cache_dir is set."""
+    return FeatureCache(dataset, cache_dir, ss_model).own_frame(split)
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
@@ -129,7 +130,7 @@ def save_placements(path: Path, placements: Sequence[Placement], **extra: np.nda
 
 def load_placements(path: Path) -> list[Placement]:
     """Read what save_placements wrote."""
-    from protfam_core.frames.frameset import Placement
+    from protfam_core.io.placements import Placement
 
     with np.load(path, allow_pickle=False) as z:
         bounds = np.concatenate([[0], np.cumsum(z["lengths"])])

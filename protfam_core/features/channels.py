@@ -18,7 +18,7 @@ from protfam_core.io.alphabet import CHANNELS, GAP, one_hot
 from protfam_core.ss.project import project
 
 if TYPE_CHECKING:
-    from protfam_core.frames.frameset import Placement
+    from protfam_core.io.placements import Placement
 
 
 def channel_matrix(rows: Sequence[str], symbols: str, width: int, dtype: type = np.float32) -> np.ndarray:

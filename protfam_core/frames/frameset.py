@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,23 +19,12 @@ from pyhmmer import easel, plan7
 from protfam_core.errors import InputError, ModelError
 from protfam_core.io.alphabet import GAP
 from protfam_core.io.atomic import write_text
+from protfam_core.io.placements import Placement, Query
 from protfam_core.io.seqio import Record
 
 _ALPHABET = easel.Alphabet.amino()
 _BUILD_SEED = 42
 FALLBACK_EVALUE = 0.01  # E-value cut of the sensitive search for queries the plain search misses
-
-
-@dataclass(frozen=True)
-class Placement:
-    """A query placed into one family frame: frame-width row, source index of each residue, and its HMM score."""
-
-    query_id: str
-    family: str
-    row: str
-    positions: np.ndarray
-    score: float
-    evalue: float
 
 
 def _digital(records: Iterable[Record]) -> easel.DigitalSequenceBlock:
@@ -246,3 +234,26 @@ def candidate_placements(
         again = frames.search(missing, fallback_evalue, max_candidates, sensitive=True, cpus=cpus)
         found.update(again)
     return found
+
+
+def place_queries(
+    frames: FrameSet,
+    records: Sequence[Record],
+    evalue: float = 10.0,
+    max_candidates: int = 5,
+    fallback_evalue: float = FALLBACK_EVALUE,
+    cpus: int = 0,
+    frames_ref: str | None = None,
+) -> list[Query]:
+    """Stage 1 of the chain, label-free: every query with its candidate placements, best first, in input order (a
+    query without any keeps an empty list, so that it still comes out of the last stage as `unassigned`)."""
+    found = candidate_placements(frames, records, evalue, max_candidates, fallback_evalue, cpus)
+    return [Query(r.id, r.seq, tuple(found[r.id]), frames=frames_ref) for r in records]
+
+
+def force_queries(
+    frames: FrameSet, records: Sequence[Record], family: str, frames_ref: str | None = None
+) -> list[Query]:
+    """Stage 1 with the label (the paper's protocol): every query forced into one family's frame."""
+    placed = frames.place(list(records), family)
+    return [Query(r.id, r.seq, (p,), frames=frames_ref) for r, p in zip(records, placed, strict=True)]

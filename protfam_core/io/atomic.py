@@ -16,6 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 @contextmanager
 def atomic_path(dest: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
@@ -26,6 +29,7 @@ def atomic_path(dest: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; an output gets the permissions open() would give it
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

@@ -24,13 +24,24 @@ LATENT_DIM = 30  # the paper's fingerprint size, and the authors' file format
 HEADER_FIRST_FIELDS = frozenset({"id", "seq_id", "query_id", "family", "name"})
 
 
+FRAMED_HEADER = ("query_id", "frame", "evalue")
+NO_FRAME = "-"
+
+
 @dataclass(frozen=True)
 class Fingerprints:
-    """Named fingerprints: ids[i] is the name of row i of `vectors` (n, dim) float64; `model` made them, if known."""
+    """Named fingerprints: ids[i] is the name of row i of `vectors` (n, dim) float64; `model` made them, if known.
+
+    Fingerprints of placed queries (`encode-vae encode` on a placement file) also carry the frame each row was placed
+    in and that placement's E-value; a query without any candidate frame has one row with frame None and NaN values,
+    so that every query of the input still comes out of the next stage.
+    """
 
     ids: list[str]
     vectors: np.ndarray
     model: str | None = None
+    frames: tuple[str | None, ...] | None = None
+    evalues: np.ndarray | None = None
 
     @property
     def dim(self) -> int:
@@ -38,6 +49,19 @@ class Fingerprints:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def placed(self) -> Fingerprints:
+        """Only the rows that are a fingerprint (framed rows without a frame have none)."""
+        if self.frames is None:
+            return self
+        keep = [i for i, f in enumerate(self.frames) if f is not None]
+        return Fingerprints(
+            [self.ids[i] for i in keep],
+            self.vectors[keep],
+            self.model,
+            tuple(self.frames[i] for i in keep),
+            self.evalues[keep],
+        )
 
 
 def concat(parts: Sequence[Fingerprints]) -> Fingerprints:
@@ -49,7 +73,14 @@ def concat(parts: Sequence[Fingerprints]) -> Fingerprints:
         raise InputError(f"fingerprints of different dimensions given together: {sorted(dims)}")
     models = {p.model for p in parts}
     model = models.pop() if len(models) == 1 else None
-    return Fingerprints([i for p in parts for i in p.ids], np.concatenate([p.vectors for p in parts]), model)
+    ids, vectors = [i for p in parts for i in p.ids], np.concatenate([p.vectors for p in parts])
+    framed = {p.frames is not None for p in parts}
+    if framed == {True}:
+        frames = tuple(f for p in parts for f in p.frames)
+        return Fingerprints(ids, vectors, model, frames, np.concatenate([p.evalues for p in parts]))
+    if len(framed) > 1:
+        raise InputError("fingerprints of placed queries (with a frame column) and plain ones given together")
+    return Fingerprints(ids, vectors, model)
 
 
 def check_vectors(name: str, vectors: np.ndarray, dim: int | None = None) -> np.ndarray:
@@ -106,6 +137,8 @@ def parse_fingerprints(name: str, text: str, dim: int | None = None) -> Fingerpr
         if values.shape[1] != want:
             raise InputError(f"{name}: {values.shape[1]} numbers, expected {want} (one float per line)")
         return Fingerprints([_stem(name)], check_vectors(name, values, want))
+    if tuple(f.strip() for f in rows[0][1][:3]) == FRAMED_HEADER:
+        return _parse_framed(name, rows, dim, _model_comment(text))
     if rows[0][1][0].strip().lower() in HEADER_FIRST_FIELDS:
         rows = rows[1:]
     ids, vectors = [], []
@@ -122,6 +155,47 @@ def parse_fingerprints(name: str, text: str, dim: int | None = None) -> Fingerpr
         raise InputError(f"{name}: no fingerprints found (header only)")
     _check_unique(name, ids)
     return Fingerprints(ids, check_vectors(name, np.array(vectors, dtype=np.float64), dim), _model_comment(text))
+
+
+def _parse_framed(name: str, rows: list[tuple[int, list[str]]], dim: int | None, model: str | None) -> Fingerprints:
+    """`query_id frame evalue v1..vd` rows; a query's rows are next to each other, a frame-less row is all NA."""
+    width = len(rows[0][1])
+    ids, frames, evalues, vectors = [], [], [], []
+    seen: set[str] = set()
+    for lineno, fields in rows[1:]:
+        fields = [f.strip() for f in fields]
+        if len(fields) != width:
+            raise InputError(f"{name}: line {lineno}: {len(fields)} fields, expected {width} (query_id, frame, evalue "
+                             f"+ {width - 3} floats)")  # fmt: skip
+        qid, frame = fields[0], fields[1]
+        if not qid:
+            raise InputError(f"{name}: line {lineno}: empty query id")
+        repeat = bool(ids) and qid == ids[-1]
+        if qid in seen and not repeat:
+            raise InputError(f"{name}: line {lineno}: the rows of query {qid!r} are not next to each other")
+        if repeat and (frame == NO_FRAME or frames[-1] is None):
+            raise InputError(f"{name}: line {lineno}: query {qid!r} has a frame-less row beside fingerprints")
+        if frame == NO_FRAME:
+            if any(f != "NA" for f in fields[2:]):
+                raise InputError(f"{name}: line {lineno}: a row without a frame has NA values only")
+            frames.append(None)
+            evalues.append(np.nan)
+            vectors.append([np.nan] * (width - 3))
+        else:
+            frames.append(frame)
+            evalues.append(np.nan if fields[2] == "NA" else _float(name, lineno, fields[2]))
+            vectors.append([_float(name, lineno, f) for f in fields[3:]])
+        ids.append(qid)
+        seen.add(qid)
+    if not ids:
+        raise InputError(f"{name}: no fingerprints found (header only)")
+    arr = np.array(vectors, dtype=np.float64)
+    placed = [i for i, f in enumerate(frames) if f is not None]
+    if placed:
+        check_vectors(name, arr[placed], dim)
+    elif dim is not None and arr.shape[1] != dim:
+        raise InputError(f"{name}: fingerprints have {arr.shape[1]} values, expected {dim}")
+    return Fingerprints(ids, arr, model, tuple(frames), np.array(evalues, dtype=np.float64))
 
 
 def _check_unique(name: str, ids: list[str]) -> None:
@@ -227,6 +301,25 @@ def tsv_text(ids: Sequence[str], z: np.ndarray, model_id: str) -> str:
     lines = [f"# model {model_id}; columns: channel aa, ss, sa x z_mean 1..{dim}", "\t".join(head)]
     for fid, row in zip(ids, z.reshape(len(z), -1), strict=True):
         lines.append(fid + "\t" + "\t".join(repr(float(x)) for x in row))
+    return "\n".join(lines) + "\n"
+
+
+def framed_tsv_text(fps: Fingerprints) -> str:
+    """encode-vae's fingerprints of placed queries: '# model' comment, header `query_id frame evalue aa1.. sa30`, one
+    row per candidate placement (a query without any: frame '-' and NA), floats as repr (exact round trip)."""
+    dim = fps.dim // len(CHANNEL_ORDER)
+    head = [*FRAMED_HEADER] + [f"{ch}{i + 1}" for ch in CHANNEL_ORDER for i in range(dim)]
+    lines = [
+        f"# model {fps.model}; columns: query_id, frame, evalue of the placement, channel aa, ss, sa x z_mean 1..{dim}",
+        "\t".join(head),
+    ]
+    missing = "\t".join(["NA"] * fps.dim)
+    for qid, frame, evalue, row in zip(fps.ids, fps.frames, fps.evalues, fps.vectors, strict=True):
+        if frame is None:
+            lines.append(f"{qid}\t{NO_FRAME}\tNA\t{missing}")
+            continue
+        shown = "NA" if np.isnan(evalue) else repr(float(evalue))
+        lines.append(f"{qid}\t{frame}\t{shown}\t" + "\t".join(repr(float(x)) for x in row))
     return "\n".join(lines) + "\n"
 
 

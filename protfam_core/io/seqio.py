@@ -135,7 +135,13 @@ def read_sequences(
     max_length: int | None = None,
 ) -> list[Record]:
     """Unaligned protein sequences, upper-cased with gaps removed, letters and lengths checked."""
-    name, text = read_text(source, stdin)
+    return parse_sequences(*read_text(source, stdin), fmt, min_length=min_length, max_length=max_length)
+
+
+def parse_sequences(
+    name: str, text: str, fmt: str | None = None, *, min_length: int = 1, max_length: int | None = None
+) -> list[Record]:
+    """read_sequences on text already read (`name` is how messages call it)."""
     out = []
     seen: set[str] = set()
     for rec in _parse(name, text, fmt):
@@ -156,7 +162,11 @@ def read_sequences(
 
 def read_alignment(source: Source, fmt: str | None = None, *, stdin: IO | None = None) -> list[Record]:
     """Aligned rows of equal width; A2M/Stockholm insert columns (lower case, '.') are dropped, gaps become '-'."""
-    name, text = read_text(source, stdin)
+    return parse_alignment(*read_text(source, stdin), fmt)
+
+
+def parse_alignment(name: str, text: str, fmt: str | None = None) -> list[Record]:
+    """read_alignment on text already read (`name` is how messages call it)."""
     records = _parse(name, text, fmt)
     has_inserts = any(c.islower() or c == "." for r in records for c in r.seq)
     rows = []

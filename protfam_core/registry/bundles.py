@@ -27,7 +27,7 @@ from protfam_core.registry import tracking
 from protfam_core.registry.onnx_runtime import OnnxModel
 from protfam_core.registry.versions import CHAMPION, next_version, pick_version, version_key
 
-KINDS = ("ss", "vae", "cnn", "frames")
+KINDS = ("ss", "vae", "cnn", "frames", "index")
 CARD = "model.json"
 MANIFEST = "manifest.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -474,3 +474,35 @@ def promote(name: str, version: str, alias: str = CHAMPION, shipped: bool = Fals
 def new_version(name: str, root: Path | None = None) -> str:
     """The version a newly trained or calibrated bundle of `name` gets: the next one after the shipped registry's."""
     return next_version(load_manifest(root).get("models", {}).get(name, {}).get("versions", []))
+
+
+# ---- the chain: bundles a CNN was trained with ------------------------------------------------------------------
+
+
+def pinned(card: dict, role: str, override: str | None = None) -> Bundle:
+    """The bundle a CNN card names for `role` (frames, vae, ss), or `override`.
+
+    A card also records the sha256 of each named bundle's model.json (`pins`): a name/version that resolves to
+    another bundle (a store numbering versions its own way, an edited card) is refused instead of silently used.
+    """
+    if override is not None:
+        return resolve(override, role)
+    bundle = resolve(card.get(role), role)
+    expected = card.get("pins", {}).get(role)
+    if expected is not None and bundle.card_sha256() != expected:
+        raise ModelError(
+            f"the CNN was trained with {role} {card.get(role)} (model.json sha256 {expected[:12]}...), but that name "
+            f"resolves to {bundle.ref} (sha256 {bundle.card_sha256()[:12]}...)"
+        )
+    return bundle
+
+
+def pins(bundles: dict[str, Bundle]) -> dict[str, str]:
+    """`pins` of a CNN card: role -> sha256 of that bundle's model.json."""
+    return {role: b.card_sha256() for role, b in bundles.items()}
+
+
+def chain_bundle(role: str, model: str | None = None) -> Bundle:
+    """The `role` bundle (frames, vae, ss) the CNN `model` (default: the shipped one) was trained with: each stage
+    tool's default, so that the pipe of the stage tools is the classifier."""
+    return pinned(resolve(model, "cnn").card, role)

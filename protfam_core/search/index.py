@@ -340,13 +340,14 @@ def build_family_index(
     dataset, fingerprinter=None, split: str = "train", cache_dir: str | Path | None = None, metric: str = "euclidean"
 ) -> FingerprintIndex:
     """Family fingerprints from the VAE models: per family, the mean fingerprint (z_mean, aa|ss|sa = 90 floats, as
-    encode-vae's TSV) of its `split` members placed in their own frame. Only training members shape it, so test
-    sequences can be searched against it honestly. `fingerprinter` defaults to the shipped "vae" bundle."""
+    encode-vae's TSV) of its `split` members placed in their own frame, with SS/SA from the SS model the VAE was
+    trained with. Only training members shape it, so test sequences can be searched against it honestly.
+    `fingerprinter` defaults to the shipped "vae" bundle."""
     from protfam_core.features.cache import placed_features
     from protfam_core.vae.encode import Fingerprinter
 
     fp = fingerprinter if fingerprinter is not None else Fingerprinter()
-    placements, ss_sa = placed_features(dataset, split, cache_dir)
+    placements, ss_sa = placed_features(dataset, split, cache_dir, fp.ss_model)
     if not placements:
         raise InputError(f"the dataset has no {split!r} members")
     z = np.asarray(fp.transform(placements, ss_sa), dtype=np.float64).reshape(len(placements), -1)
@@ -357,3 +358,25 @@ def build_family_index(
     return FingerprintIndex.build(
         Fingerprints(families, centroids, fp.model_id), metric, model=fp.model_id, source=source
     )
+
+
+def publish_family_index(path: str | Path, vae, dataset, name: str = "family-index"):
+    """Ship a family index file as the default "index" bundle: `fingerprint-search search` with no --index uses it.
+    The card pins the VAE whose fingerprints it holds, so queries from another VAE are recognised."""
+    import tempfile
+
+    from protfam_core.registry.bundles import new_version, pins, publish, save_bundle
+
+    index = FingerprintIndex.load(path)
+    card = {
+        "version": new_version(name),
+        "vae": vae.ref,
+        "pins": pins({"vae": vae}),
+        "families": list(index.ids),
+        "params": {"metric": index.metric, "source": index.meta.get("source")},
+        "data": {"checksum": dataset.card.get("checksum"), "split": "train"},
+        "protfam_version": __version__,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = save_bundle(Path(tmp) / name, name, "index", {"index": Path(path)}, card)
+        return publish(bundle.path)

@@ -7,12 +7,13 @@ Both axes are dynamic and the network masks padding, so sequences are batched by
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from protfam_core.errors import InputError
 from protfam_core.io.alphabet import PROTEIN_LETTERS
+from protfam_core.io.placements import Query
 from protfam_core.registry import bundles as registry
 from protfam_core.ss.data import SA2, SS3
 from protfam_core.ss.tokens import tokenize
@@ -72,8 +73,30 @@ class SSPredictor:
         """Per sequence an H/E/C string and an e/b string of the sequence's length."""
         return [to_strings(ss, sa) for ss, sa in self.predict_proba(seqs)]
 
+    def annotate(self, queries: Sequence[Query]) -> list[Query]:
+        """Stage 2 of the chain: SS/SA of every query's whole raw sequence, as `classify-cnn predict` computes them."""
+        predicted = self.predict([q.sequence for q in queries])
+        return [q.with_ss(ss, sa, self.model_id) for q, (ss, sa) in zip(queries, predicted, strict=True)]
+
 
 def to_strings(ss_prob: np.ndarray, sa_prob: np.ndarray) -> tuple[str, str]:
     """Most probable SS and SA state per residue."""
     ss_letters, sa_letters = np.array(list(SS3)), np.array(list(SA2))
     return "".join(ss_letters[ss_prob.argmax(1)]), "".join(sa_letters[sa_prob.argmax(1)])
+
+
+def with_ss(queries: Sequence[Query], model: str | None, threads: int = 0) -> list[Query]:
+    """Placements with the SS/SA of `model` (an SS bundle reference): predicted here when predict-ss has not run,
+    refused when another SS model predicted them (the VAE and CNN were trained on one model's features)."""
+    bundle = registry.resolve(model, "ss")
+    have = {q.ss_model for q in queries if q.ss is not None}
+    if not have:
+        return SSPredictor(bundle, threads).annotate(queries)
+    if len(have) > 1 or any(q.ss is None for q in queries):
+        raise InputError("some placements have SS/SA and some do not, or from different models: run predict-ss once")
+    if have != {bundle.ref}:
+        raise InputError(
+            f"the SS/SA were predicted by {have.pop()}, the chain expects {bundle.ref}: run predict-ss with --model "
+            f"{bundle.ref}"
+        )
+    return list(queries)

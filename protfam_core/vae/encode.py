@@ -14,10 +14,11 @@ import numpy as np
 from protfam_core.errors import InputError, ModelError
 from protfam_core.features.channels import channel_matrix, channel_rows
 from protfam_core.io.alphabet import CHANNEL_ORDER, CHANNELS, GAP
+from protfam_core.io.fingerprints import Fingerprints
 from protfam_core.ss.project import accpro_to_sa, project, row_positions
 
 if TYPE_CHECKING:
-    from protfam_core.frames.frameset import Placement
+    from protfam_core.io.placements import Placement, Query
     from protfam_core.registry.bundles import Bundle
 
 BATCH = 4096
@@ -69,6 +70,27 @@ class Fingerprinter:
     def transform(self, placements: Sequence[Placement], ss_sa: Sequence[tuple[str, str]]) -> np.ndarray:
         """(n, 3, 30) fingerprints of placed rows; ss_sa are per raw sequence (projected here)."""
         return self.encode_rows(channel_rows(placements, ss_sa))
+
+    def encode_queries(self, queries: Sequence[Query]) -> Fingerprints:
+        """Stage 3 of the chain: the fingerprint of every candidate placement (framed rows, input order); a query with
+        no candidate keeps one frame-less row. Every query needs its SS/SA (stage 2) first."""
+        missing = next((q.id for q in queries if q.candidates and q.ss is None), None)
+        if missing is not None:
+            raise InputError(f"query {missing!r} has no SS/SA: run predict-ss on the placements first")
+        placements = [p for q in queries for p in q.candidates]
+        z = self.transform(placements, [(q.ss, q.sa) for q in queries for _ in q.candidates])
+        width = len(CHANNEL_ORDER) * self.latent_dim
+        placed = iter(z.reshape(len(z), width).astype(np.float64))
+        blank = np.full(width, np.nan)
+        ids, rows, frames, evalues = [], [], [], []
+        for q in queries:
+            for p in q.candidates or (None,):
+                ids.append(q.id)
+                rows.append(next(placed) if p is not None else blank)
+                frames.append(p.family if p is not None else None)
+                evalues.append(p.evalue if p is not None else np.nan)
+        vectors = np.array(rows, dtype=np.float64).reshape(len(rows), width)
+        return Fingerprints(ids, vectors, self.model_id, tuple(frames), np.array(evalues, dtype=np.float64))
 
     def decode(self, fingerprints: np.ndarray) -> dict[str, np.ndarray]:
         """Per channel (n, width, k) sigmoid outputs of the decoders for (n, 3, latent) fingerprints."""

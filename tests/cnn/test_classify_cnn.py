@@ -96,7 +96,7 @@ def test_threshold_makes_calls_unassigned():
 
 
 def test_fingerprints_piped_from_prep_msa_and_encode_vae():
-    """prep-msa place | encode-vae encode - | classify-cnn predict --fingerprints -, all in-process."""
+    """prep-msa place --family | encode-vae encode - | classify-cnn predict -, all in-process."""
     from protfam_tools.encode_vae import main as encode_main
     from protfam_tools.prep_msa import main as place_main
 
@@ -108,7 +108,7 @@ def test_fingerprints_piped_from_prep_msa_and_encode_vae():
     args = ["place", "-", "--frames", str(frames), "--family", expected[rec.id]]
     assert place_main(args, stdin=fasta, stdout=placed) == 0
     assert encode_main(["encode", "-"], stdin=io.StringIO(placed.getvalue()), stdout=fps) == 0
-    rc, out = _run(["predict", "--fingerprints", "-"], stdin=fps.getvalue())
+    rc, out = _run(["predict", "-"], stdin=fps.getvalue())
     assert rc == 0 and _rows(out)[0][:2] == [rec.id, expected[rec.id]]
 
 

@@ -8,7 +8,8 @@ import pytest
 from protfam_tools.prep_msa import main
 
 from protfam_core.errors import InputError, ModelError
-from protfam_core.frames.frameset import FrameSet, Placement, build_hmm
+from protfam_core.frames.frameset import FrameSet, build_hmm
+from protfam_core.io.placements import Placement
 from protfam_core.io.seqio import Record, read_alignment
 from protfam_core.msa.dataset import load_dataset
 

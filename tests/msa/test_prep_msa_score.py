@@ -9,7 +9,7 @@ from protfam_core.io.seqio import Record, read_alignment
 from protfam_core.msa.aligners import align
 from protfam_core.msa.score import score_alignment
 
-REF = Path(__file__).resolve().parents[2] / "shared" / "data" / "homstrad_ref" / "cytc"
+REF = Path(__file__).resolve().parents[3] / "shared" / "data" / "homstrad_ref" / "cytc"
 
 
 def test_hand_checked_scores():
