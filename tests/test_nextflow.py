@@ -60,6 +60,10 @@ def test_every_module_is_complete() -> None:
         assert re.search(r"val\('\w+'\), eval\(.*\), emit: versions_\w+, topic: versions\n", text), main_nf
         assert "\n    stub:\n" in text and "task.ext.prefix" in text, main_nf
         if "PROTFAM_" not in text:  # every protfam tool takes extra options from ext.args
+            tool_lines = re.findall(
+                r"^    (?:classify-cnn|encode-vae|fingerprint-search|predict-ss|prep-msa) .*$", text, re.M
+            )
+            assert tool_lines and all(" --threads ${task.cpus} " in line for line in tool_lines), main_nf
             assert "def args = task.ext.args ?: ''" in text and "${args}" in text, main_nf
 
 

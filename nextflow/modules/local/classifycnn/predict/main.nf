@@ -23,7 +23,7 @@ process CLASSIFYCNN_PREDICT {
     prefix = task.ext.prefix ?: "${meta.id}"
     def model_arg = model ? "--model ${model}" : ''
     """
-    classify-cnn predict ${fasta} -o ${prefix}.calls.tsv ${model_arg} ${args}
+    classify-cnn predict ${fasta} --threads ${task.cpus} -o ${prefix}.calls.tsv ${model_arg} ${args}
     """
 
     stub:

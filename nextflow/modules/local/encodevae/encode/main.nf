@@ -23,7 +23,7 @@ process ENCODEVAE_ENCODE {
     prefix = task.ext.prefix ?: "${meta.id}"
     def model_arg = model ? "--model ${model}" : ''
     """
-    encode-vae encode ${alignment} --ss ${ss} --sa ${sa} --format tsv -o ${prefix}.fingerprints.tsv ${model_arg} ${args}
+    encode-vae encode ${alignment} --threads ${task.cpus} --ss ${ss} --sa ${sa} --format tsv -o ${prefix}.fingerprints.tsv ${model_arg} ${args}
     """
 
     stub:

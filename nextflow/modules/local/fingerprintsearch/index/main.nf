@@ -21,7 +21,7 @@ process FINGERPRINTSEARCH_INDEX {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    fingerprint-search index build ${fingerprints} -o ${prefix}.fpi ${args}
+    fingerprint-search index build ${fingerprints} --threads ${task.cpus} -o ${prefix}.fpi ${args}
     """
 
     stub:

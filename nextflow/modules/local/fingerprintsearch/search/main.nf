@@ -22,7 +22,7 @@ process FINGERPRINTSEARCH_SEARCH {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    fingerprint-search search ${queries} --index ${index} -o ${prefix}.hits.tsv ${args}
+    fingerprint-search search ${queries} --threads ${task.cpus} --index ${index} -o ${prefix}.hits.tsv ${args}
     """
 
     stub:

@@ -23,8 +23,8 @@ process PREDICTSS_PREDICT {
     prefix = task.ext.prefix ?: "${meta.id}"
     def model_arg = model ? "--model ${model}" : ''
     """
-    predict-ss predict ${fasta} --format ss -o ${prefix}.ss ${model_arg} ${args}
-    predict-ss predict ${fasta} --format sa -o ${prefix}.sa ${model_arg} ${args}
+    predict-ss predict ${fasta} --threads ${task.cpus} --format ss -o ${prefix}.ss ${model_arg} ${args}
+    predict-ss predict ${fasta} --threads ${task.cpus} --format sa -o ${prefix}.sa ${model_arg} ${args}
     """
 
     stub:

@@ -21,7 +21,7 @@ process PREPMSA_FILTER {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    prep-msa filter ${alignment} -o ${prefix}.filtered.afa ${args}
+    prep-msa filter ${alignment} --threads ${task.cpus} -o ${prefix}.filtered.afa ${args}
     """
 
     stub:

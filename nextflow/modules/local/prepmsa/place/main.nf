@@ -22,7 +22,7 @@ process PREPMSA_PLACE {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    prep-msa place ${fasta} --frames ${frames} -o ${prefix}.afa ${args}
+    prep-msa place ${fasta} --threads ${task.cpus} --frames ${frames} -o ${prefix}.afa ${args}
     """
 
     stub:
