@@ -4,12 +4,14 @@
  *
  *   nextflow run nextflow/main.nf -profile local,docker --input proteins.fasta --outdir results
  *
- * Each chunk runs `classify-cnn predict` (frame search, SS/SA, VAE fingerprints, CNN) on its own task, so a cluster
- * profile spreads the chunks over nodes; the calls are merged back in input order into <outdir>/family_calls.tsv.
+ * The FASTA is split into chunks of --chunk_size sequences; CLASSIFY_CHUNKS (subworkflows/local/classify_chunks)
+ * classifies each chunk as its own task(s), so a cluster profile spreads the chunks over nodes; the calls are merged
+ * back in input order into <outdir>/family_calls.tsv. Tool versions (the `versions` topic of every module) land in
+ * <outdir>/pipeline_info/software_versions.yml.
  */
 
-include { CLASSIFYCNN_PREDICT } from './modules/local/classifycnn/predict/main'
-include { PROTFAM_MERGECALLS  } from './modules/local/protfam/mergecalls/main'
+include { CLASSIFY_CHUNKS    } from './subworkflows/local/classify_chunks/main'
+include { PROTFAM_MERGECALLS } from './modules/local/protfam/mergecalls/main'
 
 workflow {
     main:
@@ -23,16 +25,29 @@ workflow {
         .toList()
         .flatMap { chunks -> (0..<chunks.size()).collect { i -> [[id: "chunk_${i + 1}", index: i], chunks[i]] } }
 
-    CLASSIFYCNN_PREDICT(ch_chunks, ch_model)
+    CLASSIFY_CHUNKS(ch_chunks, ch_model)
 
-    ch_ordered = CLASSIFYCNN_PREDICT.out.calls
+    ch_ordered = CLASSIFY_CHUNKS.out.calls
         .toSortedList { a, b -> a[0].index <=> b[0].index }
         .map { pairs -> [[id: 'family_calls'], pairs.collect { pair -> pair[1] }] }
 
     PROTFAM_MERGECALLS(ch_ordered)
 
-    CLASSIFYCNN_PREDICT.out.versions
-        .mix(PROTFAM_MERGECALLS.out.versions)
+    channel.topic('versions')
+        .map { process, tool, version -> [process.tokenize(':')[-1], tool, version.toString().trim()] }
         .unique()
+        .toList()
+        .map { rows -> versionsYaml(rows) }
         .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info")
+}
+
+// One key per process and per tool (a tool reported with several versions gets them joined), sorted.
+def versionsYaml(rows) {
+    def byProcess = rows.groupBy { row -> row[0] }.sort()
+    def blocks = byProcess.collect { process, entries ->
+        def byTool = entries.groupBy { row -> row[1] }.sort()
+        def lines = byTool.collect { tool, same -> "    ${tool}: '${same.collect { row -> row[2] }.unique().sort().join(', ')}'" }
+        ("${process}:\n" + lines.join('\n'))
+    }
+    return blocks.join('\n') + '\n'
 }

@@ -41,25 +41,30 @@ def broken_copy(tmp_path: Path) -> Path:
     copy = tmp_path / "nextflow"
     shutil.copytree(NEXTFLOW, copy, ignore=shutil.ignore_patterns("lint"))
     place = copy / "modules/local/prepmsa/place/main.nf"
-    place.write_text(place.read_text().replace("--frames $frames", "--frames $frame_file"))
-    place.write_text(re.sub(r"\n\s*container .*\n", "\n", place.read_text()))
+    place.write_text(place.read_text().replace("--frames ${frames}", "--frames ${frame_file}"))
+    place.write_text(re.sub(r'\n\s*container "[^"]*"\n', "\n", place.read_text()))
     filt = copy / "modules/local/prepmsa/filter/main.nf"
-    filt.write_text(re.sub(r'\n\s*tag "\$meta.id"\n', "\n", filt.read_text()))
+    filt.write_text(re.sub(r'\n\s*tag ".*"\n', "\n", filt.read_text()))
     main = copy / "main.nf"
-    main.write_text(main.read_text().replace("classifycnn/predict/main", "classifycnn/predcit/main"))
+    main.write_text(main.read_text().replace("protfam/mergecalls/main", "protfam/mergecals/main"))
     return copy
 
 
 def test_every_module_is_complete() -> None:
-    """nf-core layout: each process has meta.yml, a versions.yml emit and a stub block."""
+    """nf-core layout: each process has meta.yml and environment.yml, a `versions` topic (eval) and a stub block."""
     assert len(MODULES) >= 5
     for main_nf in MODULES:
         text = main_nf.read_text()
-        assert (main_nf.parent / "meta.yml").is_file(), main_nf
-        assert 'path "versions.yml"' in text and "emit: versions" in text, main_nf
+        assert (main_nf.parent / "meta.yml").is_file() and (main_nf.parent / "environment.yml").is_file(), main_nf
+        assert 'conda "${moduleDir}/environment.yml"' in text and 'tag "${meta.id}"' in text, main_nf
+        assert re.search(r"val\('\w+'\), eval\(.*\), emit: versions_\w+, topic: versions\n", text), main_nf
         assert "\n    stub:\n" in text and "task.ext.prefix" in text, main_nf
         if "PROTFAM_" not in text:  # every protfam tool takes extra options from ext.args
-            assert "def args = task.ext.args ?: ''" in text and "$args" in text, main_nf
+            tool_lines = re.findall(
+                r"^    (?:classify-cnn|encode-vae|fingerprint-search|predict-ss|prep-msa) .*$", text, re.M
+            )
+            assert tool_lines and all(" --threads ${task.cpus} " in line for line in tool_lines), main_nf
+            assert "def args = task.ext.args ?: ''" in text and "${args}" in text, main_nf
 
 
 def test_meta_yml_matches_main_nf() -> None:
@@ -74,7 +79,8 @@ def test_meta_yml_matches_main_nf() -> None:
         documented = [next(iter(e)) for item in meta["input"] for e in (item if isinstance(item, list) else [item])]
         assert sorted(declared) == sorted(documented), main_nf
         emits = re.findall(r"emit: (\w+)", text)
-        assert [next(iter(o)) for o in meta["output"]] == emits, main_nf
+        assert list(meta["output"]) == emits, main_nf
+        assert list(meta["topics"]) == ["versions"], main_nf
 
 
 def test_language_server_accepts_every_file(lint_tools: Path) -> None:
@@ -96,7 +102,7 @@ def test_language_server_rejects_broken_copy(lint_tools: Path, broken_copy: Path
     errors = [line for line in result.stdout.splitlines() if ": error: " in line]
     assert any("prepmsa/align/main.nf" in e for e in errors), result.stdout
     assert any("prepmsa/place/main.nf" in e and "frame_file" in e for e in errors), result.stdout
-    assert any(e.startswith(str(broken_copy / "main.nf")) and "predcit" in e for e in errors), result.stdout
+    assert any(e.startswith(str(broken_copy / "main.nf")) and "mergecals" in e for e in errors), result.stdout
 
 
 def test_reftrace_rules(lint_tools: Path, broken_copy: Path) -> None:

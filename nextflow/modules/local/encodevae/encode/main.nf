@@ -1,9 +1,11 @@
 process ENCODEVAE_ENCODE {
-    tag "$meta.id"
+    tag "${meta.id}"
     label 'process_single'
 
-    conda "${moduleDir}/../../../../environment.yml"
-    container 'protfam/protfam:0.1.0'
+    conda "${moduleDir}/environment.yml"
+    container "${workflow.containerEngine in ['singularity', 'apptainer'] && !task.ext.singularity_pull_docker_container
+        ? 'docker://docker.io/protfam/protfam:0.1.0'
+        : 'docker.io/protfam/protfam:0.1.0'}"
 
     input:
     tuple val(meta), path(alignment), path(ss), path(sa)
@@ -11,7 +13,7 @@ process ENCODEVAE_ENCODE {
 
     output:
     tuple val(meta), path("${prefix}.fingerprints.tsv"), emit: fingerprints
-    path "versions.yml"                                , emit: versions
+    tuple val("${task.process}"), val('protfam'), eval("python3 -c 'import sys, importlib.metadata as m; print(m.version(sys.argv[1]))' protfam"), emit: versions_protfam, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -21,22 +23,12 @@ process ENCODEVAE_ENCODE {
     prefix = task.ext.prefix ?: "${meta.id}"
     def model_arg = model ? "--model ${model}" : ''
     """
-    encode-vae encode $alignment --ss $ss --sa $sa --format tsv --out ${prefix}.fingerprints.tsv $model_arg $args
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        protfam: \$(python3 -c 'import importlib.metadata as m; print(m.version("protfam"))')
-    END_VERSIONS
+    encode-vae encode ${alignment} --threads ${task.cpus} --ss ${ss} --sa ${sa} --format tsv -o ${prefix}.fingerprints.tsv ${model_arg} ${args}
     """
 
     stub:
     prefix = task.ext.prefix ?: "${meta.id}"
     """
     touch ${prefix}.fingerprints.tsv
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        protfam: \$(python3 -c 'import importlib.metadata as m; print(m.version("protfam"))')
-    END_VERSIONS
     """
 }

@@ -1,16 +1,18 @@
 process FINGERPRINTSEARCH_INDEX {
-    tag "$meta.id"
+    tag "${meta.id}"
     label 'process_low'
 
-    conda "${moduleDir}/../../../../environment.yml"
-    container 'protfam/protfam:0.1.0'
+    conda "${moduleDir}/environment.yml"
+    container "${workflow.containerEngine in ['singularity', 'apptainer'] && !task.ext.singularity_pull_docker_container
+        ? 'docker://docker.io/protfam/protfam:0.1.0'
+        : 'docker.io/protfam/protfam:0.1.0'}"
 
     input:
     tuple val(meta), path(fingerprints)
 
     output:
     tuple val(meta), path("${prefix}.fpi"), emit: index
-    path "versions.yml"                   , emit: versions
+    tuple val("${task.process}"), val('protfam'), eval("python3 -c 'import sys, importlib.metadata as m; print(m.version(sys.argv[1]))' protfam"), emit: versions_protfam, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -19,22 +21,12 @@ process FINGERPRINTSEARCH_INDEX {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    fingerprint-search index build $fingerprints --out ${prefix}.fpi $args
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        protfam: \$(python3 -c 'import importlib.metadata as m; print(m.version("protfam"))')
-    END_VERSIONS
+    fingerprint-search index build ${fingerprints} --threads ${task.cpus} -o ${prefix}.fpi ${args}
     """
 
     stub:
     prefix = task.ext.prefix ?: "${meta.id}"
     """
     touch ${prefix}.fpi
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        protfam: \$(python3 -c 'import importlib.metadata as m; print(m.version("protfam"))')
-    END_VERSIONS
     """
 }

@@ -1,9 +1,11 @@
 process FINGERPRINTSEARCH_SEARCH {
-    tag "$meta.id"
+    tag "${meta.id}"
     label 'process_single'
 
-    conda "${moduleDir}/../../../../environment.yml"
-    container 'protfam/protfam:0.1.0'
+    conda "${moduleDir}/environment.yml"
+    container "${workflow.containerEngine in ['singularity', 'apptainer'] && !task.ext.singularity_pull_docker_container
+        ? 'docker://docker.io/protfam/protfam:0.1.0'
+        : 'docker.io/protfam/protfam:0.1.0'}"
 
     input:
     tuple val(meta), path(queries)
@@ -11,7 +13,7 @@ process FINGERPRINTSEARCH_SEARCH {
 
     output:
     tuple val(meta), path("${prefix}.hits.tsv"), emit: hits
-    path "versions.yml"                        , emit: versions
+    tuple val("${task.process}"), val('protfam'), eval("python3 -c 'import sys, importlib.metadata as m; print(m.version(sys.argv[1]))' protfam"), emit: versions_protfam, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -20,22 +22,12 @@ process FINGERPRINTSEARCH_SEARCH {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    fingerprint-search search $queries --index $index --out ${prefix}.hits.tsv $args
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        protfam: \$(python3 -c 'import importlib.metadata as m; print(m.version("protfam"))')
-    END_VERSIONS
+    fingerprint-search search ${queries} --threads ${task.cpus} --index ${index} -o ${prefix}.hits.tsv ${args}
     """
 
     stub:
     prefix = task.ext.prefix ?: "${meta.id}"
     """
     touch ${prefix}.hits.tsv
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        protfam: \$(python3 -c 'import importlib.metadata as m; print(m.version("protfam"))')
-    END_VERSIONS
     """
 }

@@ -1,9 +1,11 @@
 process PREDICTSS_PREDICT {
-    tag "$meta.id"
+    tag "${meta.id}"
     label 'process_single'
 
-    conda "${moduleDir}/../../../../environment.yml"
-    container 'protfam/protfam:0.1.0'
+    conda "${moduleDir}/environment.yml"
+    container "${workflow.containerEngine in ['singularity', 'apptainer'] && !task.ext.singularity_pull_docker_container
+        ? 'docker://docker.io/protfam/protfam:0.1.0'
+        : 'docker.io/protfam/protfam:0.1.0'}"
 
     input:
     tuple val(meta), path(fasta)
@@ -11,7 +13,7 @@ process PREDICTSS_PREDICT {
 
     output:
     tuple val(meta), path("${prefix}.ss"), path("${prefix}.sa"), emit: ss_sa
-    path "versions.yml"                                         , emit: versions
+    tuple val("${task.process}"), val('protfam'), eval("python3 -c 'import sys, importlib.metadata as m; print(m.version(sys.argv[1]))' protfam"), emit: versions_protfam, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -21,23 +23,13 @@ process PREDICTSS_PREDICT {
     prefix = task.ext.prefix ?: "${meta.id}"
     def model_arg = model ? "--model ${model}" : ''
     """
-    predict-ss predict $fasta --format ss --out ${prefix}.ss $model_arg $args
-    predict-ss predict $fasta --format sa --out ${prefix}.sa $model_arg $args
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        protfam: \$(python3 -c 'import importlib.metadata as m; print(m.version("protfam"))')
-    END_VERSIONS
+    predict-ss predict ${fasta} --threads ${task.cpus} --format ss -o ${prefix}.ss ${model_arg} ${args}
+    predict-ss predict ${fasta} --threads ${task.cpus} --format sa -o ${prefix}.sa ${model_arg} ${args}
     """
 
     stub:
     prefix = task.ext.prefix ?: "${meta.id}"
     """
     touch ${prefix}.ss ${prefix}.sa
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        protfam: \$(python3 -c 'import importlib.metadata as m; print(m.version("protfam"))')
-    END_VERSIONS
     """
 }

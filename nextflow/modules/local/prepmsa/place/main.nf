@@ -1,9 +1,11 @@
 process PREPMSA_PLACE {
-    tag "$meta.id"
+    tag "${meta.id}"
     label 'process_single'
 
-    conda "${moduleDir}/../../../../environment.yml"
-    container 'protfam/protfam:0.1.0'
+    conda "${moduleDir}/environment.yml"
+    container "${workflow.containerEngine in ['singularity', 'apptainer'] && !task.ext.singularity_pull_docker_container
+        ? 'docker://docker.io/protfam/protfam:0.1.0'
+        : 'docker.io/protfam/protfam:0.1.0'}"
 
     input:
     tuple val(meta), path(fasta)
@@ -11,7 +13,7 @@ process PREPMSA_PLACE {
 
     output:
     tuple val(meta), path("${prefix}.afa"), emit: placed
-    path "versions.yml"                   , emit: versions
+    tuple val("${task.process}"), val('protfam'), eval("python3 -c 'import sys, importlib.metadata as m; print(m.version(sys.argv[1]))' protfam"), emit: versions_protfam, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -20,22 +22,12 @@ process PREPMSA_PLACE {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    prep-msa place $fasta --frames $frames --out ${prefix}.afa $args
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        protfam: \$(python3 -c 'import importlib.metadata as m; print(m.version("protfam"))')
-    END_VERSIONS
+    prep-msa place ${fasta} --threads ${task.cpus} --frames ${frames} -o ${prefix}.afa ${args}
     """
 
     stub:
     prefix = task.ext.prefix ?: "${meta.id}"
     """
     touch ${prefix}.afa
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        protfam: \$(python3 -c 'import importlib.metadata as m; print(m.version("protfam"))')
-    END_VERSIONS
     """
 }
