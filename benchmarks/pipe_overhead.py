@@ -50,9 +50,8 @@ def main() -> None:
     print(f"{len(records)} sequences, {args.repeats} alternating runs each; rows identical after the # line: {same}")
     for name, values in times.items():
         med = statistics.median(values)
-        print(
-            f"{name:9s} median {med:7.2f} s  {len(records) / med:7.0f} seq/s  runs {', '.join(f'{v:.2f}' for v in values)}"
-        )
+        runs = ", ".join(f"{v:.2f}" for v in values)
+        print(f"{name:9s} median {med:7.2f} s  {len(records) / med:7.0f} seq/s  runs {runs}")
     ratio = statistics.median(times["pipe"]) / statistics.median(times["one-shot"])
     print(f"pipe / one-shot: {ratio:.2f}x (goal <= 1.3x)")
 

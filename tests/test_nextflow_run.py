@@ -106,12 +106,15 @@ def test_profile_run(nextflow: str, tmp_path_factory) -> tuple[Path, subprocess.
     return launch, result
 
 
+STAGES = ["PREPMSA_PLACE", "PREDICTSS_PREDICT", "ENCODEVAE_ENCODE", "CLASSIFYCNN_PREDICT"]
+
+
 def test_profile_calls_equal_the_cli(test_profile_run, tmp_path: Path) -> None:
+    """Two chunks, each through the four stage processes, merged: the calls of one `classify-cnn predict`."""
     launch, result = test_profile_run
     ran = tasks(result)
-    assert sorted(ran) == [("Submitted", "CLASSIFY_CHUNKS:CLASSIFYCNN_PREDICT")] * 2 + [
-        ("Submitted", "PROTFAM_MERGECALLS")
-    ], result.stdout
+    expected = [("Submitted", f"CLASSIFY_CHUNKS:{stage}") for stage in STAGES for _ in range(2)]
+    assert sorted(ran) == sorted([*expected, ("Submitted", "PROTFAM_MERGECALLS")]), result.stdout
     merged = without_provenance(launch / "results" / "family_calls.tsv")
     assert merged == cli_calls(TEST_DATA / "queries.fasta", tmp_path / "cli.tsv")
     assert [row.split("\t")[1] for row in merged[1:]] == ["il8", "il8", "kringle", "kringle"]
@@ -121,8 +124,8 @@ def test_software_versions_once_per_tool(test_profile_run) -> None:
     launch, _ = test_profile_run
     text = (launch / "results" / "pipeline_info" / "software_versions.yml").read_text()
     versions = yaml.load(text, Loader=UniqueKeyLoader)
-    assert set(versions) == {"CLASSIFYCNN_PREDICT", "PROTFAM_MERGECALLS"}, text
-    assert versions["CLASSIFYCNN_PREDICT"] == {"protfam": "0.1.0"}, text
+    assert set(versions) == {*STAGES, "PROTFAM_MERGECALLS"}, text
+    assert all(versions[stage] == {"protfam": "0.1.0"} for stage in STAGES), text
     assert list(versions["PROTFAM_MERGECALLS"]) == ["awk"], text
 
 
@@ -134,7 +137,8 @@ def test_resume_reuses_every_task(nextflow: str, test_profile_run) -> None:
 
 
 def test_chunked_run_equals_the_cli(nextflow: str, tmp_path: Path) -> None:
-    """200 sequences (50 of each of 4 extHomFam families), chunks of 50: 4 tasks, calls identical to one CLI run."""
+    """200 sequences (50 of each of 4 extHomFam families), chunks of 50: 4 chunks x 4 stages, calls identical to one
+    CLI run."""
     fasta = tmp_path / "s200.fasta"
     with fasta.open("w") as out:
         for family in ("il8", "kringle", "ANK", "B"):
@@ -143,7 +147,8 @@ def test_chunked_run_equals_the_cli(nextflow: str, tmp_path: Path) -> None:
             out.writelines(">" + record for record in records)
     assert len(fasta_ids(fasta)) == 200
     result = run(nextflow, tmp_path / "run", str(MAIN), "--input", str(fasta), "--chunk_size", "50", "--outdir", "out")
-    assert [name for _, name in tasks(result)].count("CLASSIFY_CHUNKS:CLASSIFYCNN_PREDICT") == 4
+    names = [name for _, name in tasks(result)]
+    assert all(names.count(f"CLASSIFY_CHUNKS:{stage}") == 4 for stage in STAGES), result.stdout
     merged = without_provenance(tmp_path / "run" / "out" / "family_calls.tsv")
     assert merged == cli_calls(fasta, tmp_path / "cli.tsv")
     assert [row.split("\t")[0] for row in merged[1:]] == fasta_ids(fasta)
@@ -151,7 +156,7 @@ def test_chunked_run_equals_the_cli(nextflow: str, tmp_path: Path) -> None:
 
 def test_stub_run(nextflow: str, tmp_path: Path) -> None:
     result = run(nextflow, tmp_path, str(MAIN), "-profile", "test", "-stub-run", "--outdir", "results")
-    assert len(tasks(result)) == 3
+    assert len(tasks(result)) == 2 * len(STAGES) + 1
     assert (tmp_path / "results" / "family_calls.tsv").is_file()
     versions = yaml.load((tmp_path / "results/pipeline_info/software_versions.yml").read_text(), Loader=UniqueKeyLoader)
     assert versions["CLASSIFYCNN_PREDICT"] == {"protfam": "0.1.0"}
@@ -160,20 +165,21 @@ def test_stub_run(nextflow: str, tmp_path: Path) -> None:
 def test_run_by_repository_folder(nextflow: str, tmp_path: Path) -> None:
     """`nextflow run <repo>`: the root nextflow.config names nextflow/main.nf as manifest.mainScript."""
     result = run(nextflow, tmp_path, str(ROOT), "-profile", "test", "-stub-run", "--outdir", "results")
-    assert "nextflow/main.nf" in result.stdout and len(tasks(result)) == 3
+    assert "nextflow/main.nf" in result.stdout and len(tasks(result)) == 2 * len(STAGES) + 1
     assert (tmp_path / "results" / "family_calls.tsv").is_file()
 
 
 def test_bad_chunk_fails_with_the_tools_error(nextflow: str, tmp_path: Path) -> None:
-    """The second chunk is nucleotides: the run fails and Nextflow's report shows classify-cnn's one-line error."""
+    """The second chunk is nucleotides: the run fails at its first stage and Nextflow's report shows prep-msa's
+    one-line error."""
     fasta = tmp_path / "mixed.fasta"
     good = (TEST_DATA / "queries.fasta").read_text().split(">")[1:3]
     fasta.write_text("".join(">" + r for r in good) + ">dna_1\nACGTACGTACGTTGCAACGTACGTAC\n")
     result = run(nextflow, tmp_path / "run", str(MAIN), "--input", str(fasta), "--chunk_size", "2", check=False)
     report = result.stdout + result.stderr
     assert result.returncode != 0, report
-    assert "CLASSIFY_CHUNKS:CLASSIFYCNN_PREDICT (chunk_2)" in report, report
-    errors = re.findall(r"^\s*classify-cnn: error: .*$", report, re.MULTILINE)
+    assert "CLASSIFY_CHUNKS:PREPMSA_PLACE (chunk_2)" in report, report
+    errors = re.findall(r"^\s*prep-msa: error: .*$", report, re.MULTILINE)
     assert errors and "looks like nucleotide sequences" in errors[0], report
     assert "Traceback" not in report, report
     assert not (tmp_path / "run" / "results" / "family_calls.tsv").exists()
@@ -236,7 +242,7 @@ def test_prepmsa_filter(modules_out: Path) -> None:
 
 
 def test_prepmsa_place(modules_out: Path) -> None:
-    lines = (modules_out / "prepmsa_place" / "queries.afa").read_text().splitlines()
+    lines = (modules_out / "prepmsa_place" / "queries.a2m").read_text().splitlines()
     headers = [line[1:].split() for line in lines if line.startswith(">")]
     assert [h[0] for h in headers] == fasta_ids(TEST_DATA / "queries.fasta")
     # the test-split queries (2 il8, then 2 kringle) land in their own family's frame
@@ -244,22 +250,20 @@ def test_prepmsa_place(modules_out: Path) -> None:
 
 
 def test_predictss_predict(modules_out: Path) -> None:
-    placed = fasta_rows(TEST_DATA / "placed_il8.afa")
-    ss = fasta_rows(modules_out / "predictss_predict" / "il8.ss")
-    sa = fasta_rows(modules_out / "predictss_predict" / "il8.sa")
-    assert list(ss) == list(sa) == list(placed)
-    for name, row in placed.items():  # --msa: gapped like the row
-        assert len(ss[name]) == len(sa[name]) == len(row)
-        assert set(ss[name]) <= set("HEC-") and set(sa[name]) <= set("eb-")
-        assert [i for i, c in enumerate(ss[name]) if c == "-"] == [i for i, c in enumerate(row) if c in "-."]
+    """Stage 2 of the pipe: the placements with each query's SS/SA, the same file as the command line's."""
+    produced = (modules_out / "predictss_predict" / "queries.ss.a2m").read_text()
+    assert produced == (TEST_DATA / "placements_ss.a2m").read_text()
+    assert all(" ss=" in line and " sa=" in line for line in produced.splitlines() if line.startswith(">"))
 
 
 def test_encodevae_encode(modules_out: Path) -> None:
-    table = tsv_rows(modules_out / "encodevae_encode" / "il8.fingerprints.tsv")
-    assert table[0][:2] == ["id", "aa1"] and table[0][-1] == "sa30"
-    assert [r[0] for r in table[1:]] == list(fasta_rows(TEST_DATA / "placed_il8.afa"))
-    assert all(len(r) == 91 for r in table)
-    float(table[1][1])
+    """Stage 3: framed fingerprints (query_id, frame, evalue, 90 floats), as the command line writes them."""
+    produced = modules_out / "encodevae_encode" / "queries.fingerprints.tsv"
+    table = tsv_rows(produced)
+    assert table[0][:4] == ["query_id", "frame", "evalue", "aa1"] and table[0][-1] == "sa30"
+    assert [r[0] for r in table[1:]] == fasta_ids(TEST_DATA / "queries.fasta")
+    assert all(len(r) == 93 for r in table)
+    assert produced.read_text() == (TEST_DATA / "fingerprints_placed.tsv").read_text()
 
 
 def test_classifycnn_predict_and_mergecalls(modules_out: Path, tmp_path: Path) -> None:
@@ -289,14 +293,13 @@ def test_every_module_stub(nextflow: str, tmp_path: Path) -> None:
     assert names == {
         "classifycnn_predict/chunk_1.calls.tsv",
         "classifycnn_predict/chunk_2.calls.tsv",
-        "encodevae_encode/il8.fingerprints.tsv",
+        "encodevae_encode/queries.fingerprints.tsv",
         "fingerprintsearch_index/authors.fpi",
         "fingerprintsearch_search/query.hits.tsv",
-        "predictss_predict/il8.sa",
-        "predictss_predict/il8.ss",
+        "predictss_predict/queries.ss.a2m",
         "prepmsa_align/family.afa",
         "prepmsa_filter/family.filtered.afa",
-        "prepmsa_place/queries.afa",
+        "prepmsa_place/queries.a2m",
         "protfam_mergecalls/merged.tsv",
         "versions.tsv",
     }

@@ -27,10 +27,9 @@ workflow {
         file("${data}/frames.hmm", checkIfExists: true)
     )
 
-    // SS/SA of the rows placed in the il8 frame, gapped like them (ext.args '--msa'), then their fingerprints
-    def placed = file("${data}/placed_il8.afa", checkIfExists: true)
-    PREDICTSS_PREDICT(channel.of([[id: 'il8'], placed]), [])
-    ENCODEVAE_ENCODE(PREDICTSS_PREDICT.out.ss_sa.map { meta, ss, sa -> [meta, placed, ss, sa] }, [])
+    // the stages of the pipe on the placements in the shipped classifier's frames: SS/SA, then fingerprints
+    PREDICTSS_PREDICT(channel.of([[id: 'queries'], file("${data}/placements.a2m", checkIfExists: true)]), [])
+    ENCODEVAE_ENCODE(PREDICTSS_PREDICT.out.placements, [])
 
     // two chunks of the queries, classified one task each, merged back in chunk order
     ch_chunks = channel.fromPath("${data}/queries.fasta", checkIfExists: true)

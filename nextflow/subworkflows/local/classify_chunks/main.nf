@@ -1,9 +1,13 @@
 /*
- * Family calls for each FASTA chunk. Today one process per chunk runs the whole chain (`classify-cnn predict`: frame
- * search, SS/SA, VAE fingerprints, CNN). When the stage tools compose (issue 14: place -> predict-ss -> encode-vae ->
- * classify), their processes go here in place of CLASSIFYCNN_PREDICT; main.nf only sees `take:` and `emit:`.
+ * Family calls for each FASTA chunk, by the four stage tools as four processes (the pipe of the command line:
+ * prep-msa place | predict-ss predict | encode-vae encode | classify-cnn predict). Each stage's file is the next
+ * one's input, so a cluster spreads every stage of every chunk; the calls equal `classify-cnn predict` on the chunk.
+ * The frames, SS and VAE models are the ones the shipped classifier was trained with; `model` replaces the CNN only.
  */
 
+include { PREPMSA_PLACE       } from '../../../modules/local/prepmsa/place/main'
+include { PREDICTSS_PREDICT   } from '../../../modules/local/predictss/predict/main'
+include { ENCODEVAE_ENCODE    } from '../../../modules/local/encodevae/encode/main'
 include { CLASSIFYCNN_PREDICT } from '../../../modules/local/classifycnn/predict/main'
 
 workflow CLASSIFY_CHUNKS {
@@ -12,7 +16,10 @@ workflow CLASSIFY_CHUNKS {
     model     // path: CNN bundle folder, or [] for the shipped default
 
     main:
-    CLASSIFYCNN_PREDICT(ch_chunks, model)
+    PREPMSA_PLACE(ch_chunks, [])
+    PREDICTSS_PREDICT(PREPMSA_PLACE.out.placements, [])
+    ENCODEVAE_ENCODE(PREDICTSS_PREDICT.out.placements, [])
+    CLASSIFYCNN_PREDICT(ENCODEVAE_ENCODE.out.fingerprints, model)
 
     emit:
     calls = CLASSIFYCNN_PREDICT.out.calls // channel: [ val(meta), path(calls.tsv) ], one per chunk

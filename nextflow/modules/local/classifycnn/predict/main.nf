@@ -8,7 +8,7 @@ process CLASSIFYCNN_PREDICT {
         : 'docker.io/protfam/protfam:0.1.0'}"
 
     input:
-    tuple val(meta), path(fasta)
+    tuple val(meta), path(input)
     path model
 
     output:
@@ -23,7 +23,7 @@ process CLASSIFYCNN_PREDICT {
     prefix = task.ext.prefix ?: "${meta.id}"
     def model_arg = model ? "--model ${model}" : ''
     """
-    classify-cnn predict ${fasta} --threads ${task.cpus} -o ${prefix}.calls.tsv ${model_arg} ${args}
+    classify-cnn predict ${input} --threads ${task.cpus} -o ${prefix}.calls.tsv ${model_arg} ${args}
     """
 
     stub:

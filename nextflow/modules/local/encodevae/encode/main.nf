@@ -8,7 +8,7 @@ process ENCODEVAE_ENCODE {
         : 'docker.io/protfam/protfam:0.1.0'}"
 
     input:
-    tuple val(meta), path(alignment), path(ss), path(sa)
+    tuple val(meta), path(placements)
     path model
 
     output:
@@ -23,7 +23,7 @@ process ENCODEVAE_ENCODE {
     prefix = task.ext.prefix ?: "${meta.id}"
     def model_arg = model ? "--model ${model}" : ''
     """
-    encode-vae encode ${alignment} --threads ${task.cpus} --ss ${ss} --sa ${sa} --format tsv -o ${prefix}.fingerprints.tsv ${model_arg} ${args}
+    encode-vae encode ${placements} --threads ${task.cpus} -o ${prefix}.fingerprints.tsv ${model_arg} ${args}
     """
 
     stub:

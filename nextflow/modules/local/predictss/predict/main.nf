@@ -8,11 +8,11 @@ process PREDICTSS_PREDICT {
         : 'docker.io/protfam/protfam:0.1.0'}"
 
     input:
-    tuple val(meta), path(fasta)
+    tuple val(meta), path(placements)
     path model
 
     output:
-    tuple val(meta), path("${prefix}.ss"), path("${prefix}.sa"), emit: ss_sa
+    tuple val(meta), path("${prefix}.ss.a2m"), emit: placements
     tuple val("${task.process}"), val('protfam'), eval("python3 -c 'import sys, importlib.metadata as m; print(m.version(sys.argv[1]))' protfam"), emit: versions_protfam, topic: versions
 
     when:
@@ -23,13 +23,12 @@ process PREDICTSS_PREDICT {
     prefix = task.ext.prefix ?: "${meta.id}"
     def model_arg = model ? "--model ${model}" : ''
     """
-    predict-ss predict ${fasta} --threads ${task.cpus} --format ss -o ${prefix}.ss ${model_arg} ${args}
-    predict-ss predict ${fasta} --threads ${task.cpus} --format sa -o ${prefix}.sa ${model_arg} ${args}
+    predict-ss predict ${placements} --threads ${task.cpus} -o ${prefix}.ss.a2m ${model_arg} ${args}
     """
 
     stub:
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    touch ${prefix}.ss ${prefix}.sa
+    touch ${prefix}.ss.a2m
     """
 }

@@ -12,7 +12,7 @@ process PREPMSA_PLACE {
     path frames
 
     output:
-    tuple val(meta), path("${prefix}.afa"), emit: placed
+    tuple val(meta), path("${prefix}.a2m"), emit: placements
     tuple val("${task.process}"), val('protfam'), eval("python3 -c 'import sys, importlib.metadata as m; print(m.version(sys.argv[1]))' protfam"), emit: versions_protfam, topic: versions
 
     when:
@@ -21,13 +21,14 @@ process PREPMSA_PLACE {
     script:
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
+    def frames_arg = frames ? "--frames ${frames}" : ''
     """
-    prep-msa place ${fasta} --threads ${task.cpus} --frames ${frames} -o ${prefix}.afa ${args}
+    prep-msa place ${fasta} --threads ${task.cpus} ${frames_arg} -o ${prefix}.a2m ${args}
     """
 
     stub:
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    touch ${prefix}.afa
+    touch ${prefix}.a2m
     """
 }
