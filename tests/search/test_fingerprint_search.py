@@ -187,7 +187,8 @@ def test_npy_index_with_ids_and_dimension_mismatch(tmp_path, published):
         (["search", "{ex}", "-i", "{idx}", "-m", "kulczynski"], "unknown metric 'kulczynski'"),
         (["search", "{ex}", "-i", "{idx}", "-m", "minkowski", "--p", "0"], "--p must be a number > 0"),
         (["search", "{ex}", "-i", "{idx}", "-k", "0"], "-k must be >= 1"),
-        (["search", "{ex}"], "give exactly one of --index IDX or --db"),
+        (["search", "{ex}", "-i", "{idx}", "--db", "{ex}"], "give one of --index and --db, not both"),
+        (["search", "{ex}"], "expected 90"),  # no index given: the shipped family index of 90-float fingerprints
         (["search", "{seq}", "-i", "{idx}"], "is not a number"),
         (["search", "{ex}", "-i", "{ex}"], "not a protfam fingerprint index"),
         (["compare", "ATKA_ATKC", "{ex}"], "give --index to compare names"),
