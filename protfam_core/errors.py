@@ -19,3 +19,12 @@ class ToolMissingError(ProtfamError):
     """An external program (aligner, DSSP) is not on PATH."""
 
     exit_code = 3
+
+
+def require(extra: str, *modules: str) -> None:
+    """One line instead of an ImportError when a command needs an optional part of protfam that is not installed."""
+    from importlib.util import find_spec
+
+    missing = [m for m in modules if find_spec(m) is None]
+    if missing:
+        raise ToolMissingError(f"this command needs {', '.join(missing)}: pip install 'protfam[{extra}]'")

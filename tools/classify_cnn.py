@@ -13,7 +13,7 @@ from protfam_tools._cli import Out, Threads, new_app, run
 from protfam_core import __version__
 from protfam_core.cnn.classify import FamilyClassifier
 from protfam_core.cnn.rule import Call
-from protfam_core.errors import InputError
+from protfam_core.errors import InputError, require
 from protfam_core.io.atomic import write_text
 from protfam_core.io.seqio import read_sequences
 from protfam_core.threads import resolve_threads
@@ -159,6 +159,7 @@ def train(
       classify-cnn train --dataset build/dataset --out build/cnn --publish
       PROTFAM_TRACKING_URI=sqlite:///build/mlflow.db classify-cnn train --dataset tests/data/mini --epochs 3
     """
+    require("train", "torch", "onnx")
     from protfam_core.cnn.model import TrainConfig
     from protfam_core.cnn.train import train as train_cnn
 
@@ -242,6 +243,7 @@ def evaluate(
       classify-cnn evaluate --dataset build/dataset --out build/report
       classify-cnn evaluate --dataset tests/data/mini --out /tmp/r --protocol blind --model build/cnn/family-cnn
     """
+    require("report", "matplotlib")
     from protfam_core.cnn.evaluate import PROTOCOLS, blind_protocol, paper_protocol, write_outcome
     from protfam_core.cnn.report import macro_average, table1
     from protfam_core.msa.dataset import load_dataset

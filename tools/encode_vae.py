@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from protfam_tools._cli import Threads, new_app, run
 
-from protfam_core.errors import InputError
+from protfam_core.errors import InputError, require
 from protfam_core.threads import resolve_threads
 
 app = new_app("VAE fingerprints of aligned protein rows: 30 floats per channel (amino acids, SS, SA).")
@@ -48,6 +48,7 @@ def train(
       encode-vae train --dataset build/dataset --out build/models/vae --publish
       encode-vae train -d tests/data/mini --epochs 3 --out /tmp/vae
     """
+    require("train", "torch", "onnx")
     from protfam_core.vae.model import TrainConfig
     from protfam_core.vae.train import train_vae
 
@@ -215,6 +216,7 @@ def report(
     Examples:
       encode-vae report --dataset build/dataset --out build/reports/vae
     """
+    require("report", "sklearn", "matplotlib")
     from protfam_core.vae.report import phase1_report
 
     busy = ctx.obj.console.status("computing the phase-1 report") if ctx.obj.stderr.isatty() else nullcontext()

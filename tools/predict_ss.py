@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from protfam_tools._cli import Out, Threads, new_app, run
 
-from protfam_core.errors import InputError
+from protfam_core.errors import InputError, require
 from protfam_core.io.atomic import write_text
 from protfam_core.io.placements import parse_queries, stage_of
 from protfam_core.io.seqio import Record, parse_sequences, read_alignment, read_text
@@ -136,6 +136,7 @@ def train(
       PROTFAM_TRACKING_URI=sqlite:///runs.db predict-ss train --epochs 2 --publish
       predict-ss train --init ss-predictor --epochs 2 --lr 5e-4 --publish
     """
+    require("train", "torch", "onnx")
     from protfam_core.ss.model import Sources, TrainConfig, train_and_export
 
     cath = Path(cath_dssp)

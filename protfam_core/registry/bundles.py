@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 
 import protfam_core
@@ -34,9 +35,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def registry_dir() -> Path:
-    """The shipped registry: `$PROTFAM_REGISTRY`, else `registry/` next to the package."""
+    """The shipped registry: `$PROTFAM_REGISTRY`, else the installed package data `protfam_registry` (the checkout's
+    `registry/` folder in an editable install)."""
     env = os.environ.get("PROTFAM_REGISTRY")
-    return Path(env) if env else Path(protfam_core.__file__).resolve().parents[1] / "registry"
+    return Path(env) if env else Path(str(resources.files("protfam_registry")))
 
 
 def _check_name(name: str, what: str = "model name") -> str:

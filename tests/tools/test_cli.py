@@ -116,3 +116,11 @@ def test_inference_runs_where_torch_cannot_be_imported(no_torch: dict[str, str],
     query = str(AUTHORS / "ATKA_ATKC.txt")
     hits = _tool(no_torch, "fingerprint-search", "search", query, "-i", str(tmp_path / "a.fpi"))
     assert hits.returncode == 0 and "\tATKA_ATKC\t" in hits.stdout, hits.stderr
+
+
+def test_a_missing_optional_part_is_one_line_naming_the_extra():
+    from protfam_core.errors import ToolMissingError, require
+
+    require("report", "numpy")  # installed: nothing happens
+    with pytest.raises(ToolMissingError, match=r"needs no_such_module_x: pip install 'protfam\[report\]'"):
+        require("report", "numpy", "no_such_module_x")
