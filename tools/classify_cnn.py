@@ -12,7 +12,8 @@ from protfam_tools._cli import Out, Threads, new_app, run
 
 from protfam_core import __version__
 from protfam_core.cnn.classify import FamilyClassifier
-from protfam_core.cnn.rule import Call
+from protfam_core.cnn.report import UNASSIGNED
+from protfam_core.cnn.rule import Call, Domain
 from protfam_core.errors import InputError, require
 from protfam_core.io.atomic import write_text
 from protfam_core.io.seqio import read_sequences
@@ -51,10 +52,20 @@ def format_calls(calls: list[Call], top_k: int, header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _calls(classifier: FamilyClassifier, streams, source: str, batch_size: int) -> list[Call]:
-    """The calls of whatever stage of the pipe `source` holds: raw sequences run all four stages, placements (with or
-    without SS/SA) the last two or three, framed fingerprints the CNN alone; fingerprints without frames (the paper's
-    input) make every family a candidate."""
+def format_domains(domains: list[Domain], header: str) -> str:
+    """TSV of called domains: '#' provenance line, header, one row per domain (input order, then by start)."""
+    lines = [header, "query_id\tfamily\tstart\tend\tscore\tevalue"]
+    for d in domains:
+        span = ["NA", "NA"] if d.family == UNASSIGNED else [str(d.start), str(d.end)]
+        evalue = "NA" if np.isnan(d.evalue) else f"{d.evalue:.3g}"
+        lines.append("\t".join([d.query_id, d.family, *span, f"{d.score:.6f}", evalue]))
+    return "\n".join(lines) + "\n"
+
+
+def _results(classifier: FamilyClassifier, streams, source: str, batch_size: int, domains: bool) -> list:
+    """The calls (or, with `domains`, the called domains) of whatever stage of the pipe `source` holds: raw sequences
+    run all four stages, placements (with or without SS/SA) the last two or three, framed fingerprints the CNN alone;
+    fingerprints without frames (the paper's input) make every family a candidate."""
     from protfam_core.io.fingerprints import parse_fingerprints, read_fingerprints
     from protfam_core.io.placements import parse_queries, stage_of
     from protfam_core.io.seqio import parse_sequences, read_text
@@ -67,13 +78,17 @@ def _calls(classifier: FamilyClassifier, streams, source: str, batch_size: int) 
         stage = stage_of(text)
         if stage == "sequences":
             records = parse_sequences(name, text)
+            run = classifier.predict_domains if domains else classifier.predict
             with streams.progress() as bar:
                 task = bar.add_task("classifying", total=len(records))
-                return classifier.predict(records, batch_size, partial(bar.advance, task))
+                return run(records, batch_size, partial(bar.advance, task))
         if stage == "placements":
             queries = with_ss(parse_queries(name, text), classifier.ss_predictor.model_id, classifier.threads)
-            return classifier.classify(classifier.fingerprinter.encode_queries(queries))
-        fps = parse_fingerprints("stdin" if source == "-" else name, text)
+            fps = classifier.fingerprinter.encode_queries(queries)
+        else:
+            fps = parse_fingerprints("stdin" if source == "-" else name, text)
+    if domains:
+        return classifier.domains(fps)
     return classifier.classify(fps) if fps.frames is not None else classifier.predict_fingerprints(fps)
 
 
@@ -111,6 +126,13 @@ def predict(
         ),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Sequences per batch.")] = 256,
+    domains: Annotated[
+        bool,
+        typer.Option(
+            "--domains",
+            help="One row per called domain: query_id family start end score evalue (every domain hit is placed).",
+        ),
+    ] = False,
     out: Out = "-",
     threads: Threads = 0,
 ) -> None:
@@ -121,16 +143,23 @@ def predict(
     command is the pipe of the stage tools, and gives the same rows:
     prep-msa place | predict-ss predict | encode-vae encode | classify-cnn predict.
 
+    With --domains every domain hit of every frame is a candidate, scored by the CNN like a protein's, and the table
+    lists each called domain with its coordinates (a repeat protein gets one row per copy; of two families claiming
+    one segment the better-scoring stays).
+
     Examples:
       classify-cnn predict examples/queries.fasta
+      classify-cnn predict --domains examples/multidomain.fasta
       cat queries.fasta | classify-cnn predict - --top-k 3 > calls.tsv
       prep-msa place q.fa | predict-ss predict - | encode-vae encode - | classify-cnn predict -
     """
     classifier = FamilyClassifier(
         model, frames, vae, ss, threshold, fallback_evalue=fallback_evalue, threads=resolve_threads(threads)
     )
-    calls = _calls(classifier, ctx.obj, sequences, batch_size)
-    write_text(format_calls(calls, top_k, provenance(classifier)), out, stdout=ctx.obj.stdout)
+    results = _results(classifier, ctx.obj, sequences, batch_size, domains)
+    header = provenance(classifier)
+    text = format_domains(results, header) if domains else format_calls(results, top_k, header)
+    write_text(text, out, stdout=ctx.obj.stdout)
 
 
 @app.command()

@@ -118,9 +118,10 @@ def encode(
 ) -> None:
     """Fingerprints (z_mean, 30 floats per channel aa, ss, sa) of placed or aligned rows, on onnxruntime.
 
-    Placements in (the third stage of the pipe): one TSV row per candidate placement, `query_id frame evalue` then
-    the 90 floats; a query without a candidate gets one row with frame '-' and NA. Placements without SS/SA get it
-    from the SS model the VAE was trained with; the VAE defaults to the one the shipped classifier was trained with.
+    Placements in (the third stage of the pipe): one TSV row per candidate placement, `query_id frame domain start
+    end evalue` then the 90 floats; a query without a candidate gets one row with frame '-' and NA. Placements
+    without SS/SA get it from the SS model the VAE was trained with; the VAE defaults to the one the shipped
+    classifier was trained with.
 
     Aligned rows in: SS/SA strings may be per residue (the row without gaps, as SCRATCH writes them) or aligned to
     the row.

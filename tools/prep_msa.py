@@ -170,6 +170,9 @@ def place_cmd(
     out: Out = "-",
     evalue: Annotated[float, typer.Option(min=0.0, help="E-value cut-off of candidate frames.")] = 10.0,
     max_candidates: Annotated[int, typer.Option(min=1, help="Most candidate frames per sequence.")] = 5,
+    domains: Annotated[
+        bool, typer.Option("--domains", help="Every domain hit of every frame (for classify-cnn predict --domains).")
+    ] = False,
     fallback_evalue: Annotated[
         float | None,
         typer.Option(
@@ -199,6 +202,8 @@ def place_cmd(
     records = read_sequences(input, stdin=ctx.obj.stdin)
     frame_set, frames_ref = _frames(frames)
     if family is not None:
+        if domains:
+            raise InputError("--domains places every domain hit of a search; it does not go with --family")
         queries = force_queries(frame_set, records, family, frames_ref)
     else:
         if fallback_evalue is None:
@@ -207,7 +212,7 @@ def place_cmd(
 
             fallback_evalue = float(resolve(None, "cnn").card.get("fallback_evalue", FALLBACK_EVALUE))
         cpus = resolve_threads(threads)
-        queries = place_queries(frame_set, records, evalue, max_candidates, fallback_evalue, cpus, frames_ref)
+        queries = place_queries(frame_set, records, evalue, max_candidates, fallback_evalue, cpus, frames_ref, domains)
         missing = [q.id for q in queries if not q.candidates]
         if missing:
             ctx.obj.log(f"no frame found for {len(missing)} sequences: {' '.join(missing)}")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from protfam_core.cnn.rule import Call, CallingRule, Candidate
+from protfam_core.cnn.rule import Call, CallingRule, Candidate, Domain, resolve_domains
 from protfam_core.errors import InputError, ModelError
 from protfam_core.frames.frameset import FALLBACK_EVALUE, FrameSet, place_queries
 from protfam_core.io.fingerprints import Fingerprints
@@ -105,12 +105,15 @@ class FamilyClassifier:
             return np.zeros((0, len(self.families)), np.float32)
         return self._cnn.run({INPUT_NAME: x[:, None, :, :]})[OUTPUT_NAME]
 
-    def place(self, records: Sequence[Record], fallback_evalue: float | None = None) -> list[Query]:
+    def place(
+        self, records: Sequence[Record], fallback_evalue: float | None = None, domains: bool = False
+    ) -> list[Query]:
         """Stage 1: candidate placements of each record in the frames this CNN was trained with."""
         fallback = self.fallback_evalue if fallback_evalue is None else fallback_evalue
         return place_queries(
-            self.frames, records, self.evalue, self.max_candidates, fallback, self.threads, self.frames_bundle.ref
-        )
+            self.frames, records, self.evalue, self.max_candidates, fallback, self.threads, self.frames_bundle.ref,
+            domains,
+        )  # fmt: skip
 
     def check_fingerprints(self, fps: Fingerprints) -> None:
         """Fingerprints must come from the VAE this CNN was trained on, placed in frames it knows."""
@@ -143,11 +146,34 @@ class FamilyClassifier:
 
     def classify(self, fps: Fingerprints) -> list[Call]:
         """Stage 4: one Call per query of framed fingerprints (`encode-vae encode` of placements), input order."""
+        if fps.spans is not None and bool((fps.spans[:, 0] > 0).any()):
+            raise InputError("these are placements of every domain (place --domains): classify them with --domains")
         return [self.rule.decide(qid, candidates) for qid, candidates in self.score(fps)]
 
-    def fingerprint(self, records: Sequence[Record], fallback_evalue: float | None = None) -> Fingerprints:
-        """Stages 1-3: placements, SS/SA, fingerprints, exactly what the pipe of the stage tools computes."""
-        return self.fingerprinter.encode_queries(self.ss_predictor.annotate(self.place(records, fallback_evalue)))
+    def domains(self, fps: Fingerprints) -> list[Domain]:
+        """Stage 4 per domain: the called domains of every query (input order, then by start), from fingerprints of
+        domain placements (`prep-msa place --domains`); a query without any gets one `unassigned` row."""
+        self.check_fingerprints(fps)
+        if fps.spans is None or bool((fps.spans[:, 0] == 0)[[f is not None for f in fps.frames]].any()):
+            raise InputError("domain calls need placements of every domain: prep-msa place --domains")
+        placed = fps.placed()
+        probs = self.cnn(placed.vectors.reshape(len(placed), 3, self.fingerprinter.latent_dim))
+        scores = iter(family_scores(probs, placed.frames, self.families).tolist())
+        hits: dict[str, list[Domain]] = {}
+        for qid, frame, (_, start, end), evalue in zip(fps.ids, fps.frames, fps.spans.tolist(), fps.evalues.tolist(),
+                                                        strict=True):  # fmt: skip
+            hits.setdefault(qid, [])
+            if frame is not None:
+                hits[qid].append(Domain(qid, frame, start, end, next(scores), evalue))
+        return [d for qid, found in hits.items() for d in resolve_domains(qid, found, self.threshold)]
+
+    def fingerprint(
+        self, records: Sequence[Record], fallback_evalue: float | None = None, domains: bool = False
+    ) -> Fingerprints:
+        """Stages 1-3: placements (of every domain with `domains`), SS/SA, fingerprints, exactly what the pipe of the
+        stage tools computes."""
+        queries = self.place(records, fallback_evalue, domains)
+        return self.fingerprinter.encode_queries(self.ss_predictor.annotate(queries))
 
     def candidates(self, records: Sequence[Record], fallback_evalue: float | None = None) -> list[list[Candidate]]:
         """Every candidate frame of every record (family, CNN score, search E-value), in input order; the sensitive
@@ -158,15 +184,24 @@ class FamilyClassifier:
         self, records: Sequence[Record], batch_size: int = 256, progress: Callable[[int], None] | None = None
     ) -> list[Call]:
         """One Call per record, in input order: the four stages on each batch; `progress(n)` after each batch."""
+        return self._batched(records, batch_size, progress, lambda batch: self.classify(self.fingerprint(batch)))
+
+    def predict_domains(
+        self, records: Sequence[Record], batch_size: int = 256, progress: Callable[[int], None] | None = None
+    ) -> list[Domain]:
+        """The called domains of every record (input order, then by start): the four stages, every domain hit."""
+        return self._batched(records, batch_size, progress, lambda b: self.domains(self.fingerprint(b, domains=True)))
+
+    def _batched(self, records: Sequence[Record], batch_size: int, progress, work) -> list:
         if not records:
             raise InputError("no sequences to classify")
-        calls: list[Call] = []
+        out: list = []
         for i in range(0, len(records), batch_size):
             batch = records[i : i + batch_size]
-            calls += self.classify(self.fingerprint(batch))
+            out += work(batch)
             if progress is not None:
                 progress(len(batch))
-        return calls
+        return out
 
     def predict_proba(self, records: Sequence[Record], batch_size: int = 256) -> np.ndarray:
         """(n, families) scores: the CNN output on the placement in each candidate frame, 0 for non-candidates."""

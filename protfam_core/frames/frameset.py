@@ -146,8 +146,13 @@ class FrameSet:
         max_candidates: int = 5,
         sensitive: bool = False,
         cpus: int = 0,
+        domains: bool = False,
     ) -> dict[str, list[Placement]]:
         """Candidate families of each query (best score first) with its placement in each, from one pyhmmer search.
+
+        By default a candidate is a frame: the placement of its hit's best domain, with the hit's score and E-value.
+        With `domains`, every reported domain of every hit is a candidate (its own score and independent E-value,
+        numbered 1.. along the query), best first; a repeat protein has several in one frame.
 
         E-values are per query against all frames (Z = number of frames), so they do not depend on the batch.
         `sensitive` turns the bias filter off and loosens the MSV filter five-fold (F1 0.1): it finds the members of
@@ -168,13 +173,18 @@ class FrameSet:
             family = top.query.name
             width = self.widths[family]
             for hit in top.reported:
-                dom = hit.best_domain
-                row, pos = _row_from_domain(dom.alignment, width)
                 i = int(hit.name)
-                hits_per_query[i].append(Placement(records[i].id, family, row, pos, float(hit.score), hit.evalue))
+                if not domains:
+                    row, pos = _row_from_domain(hit.best_domain.alignment, width)
+                    hits_per_query[i].append(Placement(records[i].id, family, row, pos, float(hit.score), hit.evalue))
+                    continue
+                for k, dom in enumerate((d for d in hit.domains if d.reported), 1):
+                    row, pos = _row_from_domain(dom.alignment, width)
+                    placed = Placement(records[i].id, family, row, pos, float(dom.score), dom.i_evalue, k)
+                    hits_per_query[i].append(placed)
         for rec, cands in zip(records, hits_per_query, strict=True):
-            cands.sort(key=lambda p: (-p.score, p.family))
-            out[rec.id] = cands[:max_candidates]
+            cands.sort(key=lambda p: (-p.score, p.family, p.domain))
+            out[rec.id] = cands if domains else cands[:max_candidates]
         return out
 
     def place(self, records: list[Record], family: str) -> list[Placement]:
@@ -219,6 +229,7 @@ def candidate_placements(
     max_candidates: int = 5,
     fallback_evalue: float = FALLBACK_EVALUE,
     cpus: int = 0,
+    domains: bool = False,
 ) -> dict[str, list[Placement]]:
     """Candidate frames of each query with its placement in each: one frame search, then a sensitive search fallback.
 
@@ -228,10 +239,10 @@ def candidate_placements(
     scores these candidates like any other. The null2-corrected E-values of that search keep low-complexity
     sequences of unknown families (metallothioneins, toxins) out, which a forced alignment's raw score does not.
     """
-    found = frames.search(list(records), evalue=evalue, max_candidates=max_candidates, cpus=cpus)
+    found = frames.search(list(records), evalue, max_candidates, cpus=cpus, domains=domains)
     missing = [r for r in records if not found[r.id]]
     if missing and fallback_evalue > 0:
-        again = frames.search(missing, fallback_evalue, max_candidates, sensitive=True, cpus=cpus)
+        again = frames.search(missing, fallback_evalue, max_candidates, sensitive=True, cpus=cpus, domains=domains)
         found.update(again)
     return found
 
@@ -244,10 +255,12 @@ def place_queries(
     fallback_evalue: float = FALLBACK_EVALUE,
     cpus: int = 0,
     frames_ref: str | None = None,
+    domains: bool = False,
 ) -> list[Query]:
     """Stage 1 of the chain, label-free: every query with its candidate placements, best first, in input order (a
-    query without any keeps an empty list, so that it still comes out of the last stage as `unassigned`)."""
-    found = candidate_placements(frames, records, evalue, max_candidates, fallback_evalue, cpus)
+    query without any keeps an empty list, so that it still comes out of the last stage as `unassigned`); with
+    `domains`, every domain hit is a candidate."""
+    found = candidate_placements(frames, records, evalue, max_candidates, fallback_evalue, cpus, domains)
     return [Query(r.id, r.seq, tuple(found[r.id]), frames=frames_ref) for r in records]
 
 

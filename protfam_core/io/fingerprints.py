@@ -24,7 +24,7 @@ LATENT_DIM = 30  # the paper's fingerprint size, and the authors' file format
 HEADER_FIRST_FIELDS = frozenset({"id", "seq_id", "query_id", "family", "name"})
 
 
-FRAMED_HEADER = ("query_id", "frame", "evalue")
+FRAMED_HEADER = ("query_id", "frame", "domain", "start", "end", "evalue")
 NO_FRAME = "-"
 
 
@@ -33,7 +33,8 @@ class Fingerprints:
     """Named fingerprints: ids[i] is the name of row i of `vectors` (n, dim) float64; `model` made them, if known.
 
     Fingerprints of placed queries (`encode-vae encode` on a placement file) also carry the frame each row was placed
-    in and that placement's E-value; a query without any candidate frame has one row with frame None and NaN values,
+    in, that placement's E-value and `spans`: (domain number, start, end) on the query (domain 0: a hit's best
+    domain; see Placement.domain); a query without any candidate frame has one row with frame None and NaN values,
     so that every query of the input still comes out of the next stage.
     """
 
@@ -42,6 +43,7 @@ class Fingerprints:
     model: str | None = None
     frames: tuple[str | None, ...] | None = None
     evalues: np.ndarray | None = None
+    spans: np.ndarray | None = None
 
     @property
     def dim(self) -> int:
@@ -61,6 +63,7 @@ class Fingerprints:
             self.model,
             tuple(self.frames[i] for i in keep),
             self.evalues[keep],
+            self.spans[keep],
         )
 
 
@@ -77,7 +80,8 @@ def concat(parts: Sequence[Fingerprints]) -> Fingerprints:
     framed = {p.frames is not None for p in parts}
     if framed == {True}:
         frames = tuple(f for p in parts for f in p.frames)
-        return Fingerprints(ids, vectors, model, frames, np.concatenate([p.evalues for p in parts]))
+        evalues, spans = np.concatenate([p.evalues for p in parts]), np.concatenate([p.spans for p in parts])
+        return Fingerprints(ids, vectors, model, frames, evalues, spans)
     if len(framed) > 1:
         raise InputError("fingerprints of placed queries (with a frame column) and plain ones given together")
     return Fingerprints(ids, vectors, model)
@@ -137,7 +141,7 @@ def parse_fingerprints(name: str, text: str, dim: int | None = None) -> Fingerpr
         if values.shape[1] != want:
             raise InputError(f"{name}: {values.shape[1]} numbers, expected {want} (one float per line)")
         return Fingerprints([_stem(name)], check_vectors(name, values, want))
-    if tuple(f.strip() for f in rows[0][1][:3]) == FRAMED_HEADER:
+    if tuple(f.strip() for f in rows[0][1][: len(FRAMED_HEADER)]) == FRAMED_HEADER:
         return _parse_framed(name, rows, dim, _model_comment(text))
     if rows[0][1][0].strip().lower() in HEADER_FIRST_FIELDS:
         rows = rows[1:]
@@ -158,15 +162,17 @@ def parse_fingerprints(name: str, text: str, dim: int | None = None) -> Fingerpr
 
 
 def _parse_framed(name: str, rows: list[tuple[int, list[str]]], dim: int | None, model: str | None) -> Fingerprints:
-    """`query_id frame evalue v1..vd` rows; a query's rows are next to each other, a frame-less row is all NA."""
+    """`query_id frame domain start end evalue v1..vd` rows; a query's rows are next to each other, a frame-less row
+    is all NA."""
     width = len(rows[0][1])
-    ids, frames, evalues, vectors = [], [], [], []
+    fixed = len(FRAMED_HEADER)
+    ids, frames, evalues, vectors, spans = [], [], [], [], []
     seen: set[str] = set()
     for lineno, fields in rows[1:]:
         fields = [f.strip() for f in fields]
         if len(fields) != width:
-            raise InputError(f"{name}: line {lineno}: {len(fields)} fields, expected {width} (query_id, frame, evalue "
-                             f"+ {width - 3} floats)")  # fmt: skip
+            columns = ", ".join(FRAMED_HEADER)
+            raise InputError(f"{name}: line {lineno}: {len(fields)} fields, expected {width} ({columns} + floats)")
         qid, frame = fields[0], fields[1]
         if not qid:
             raise InputError(f"{name}: line {lineno}: empty query id")
@@ -180,11 +186,15 @@ def _parse_framed(name: str, rows: list[tuple[int, list[str]]], dim: int | None,
                 raise InputError(f"{name}: line {lineno}: a row without a frame has NA values only")
             frames.append(None)
             evalues.append(np.nan)
-            vectors.append([np.nan] * (width - 3))
+            spans.append((0, 0, 0))
+            vectors.append([np.nan] * (width - fixed))
         else:
+            if not all(f.isdigit() for f in fields[2:5]):
+                raise InputError(f"{name}: line {lineno}: domain, start and end must be whole numbers")
             frames.append(frame)
-            evalues.append(np.nan if fields[2] == "NA" else _float(name, lineno, fields[2]))
-            vectors.append([_float(name, lineno, f) for f in fields[3:]])
+            spans.append(tuple(int(f) for f in fields[2:5]))
+            evalues.append(np.nan if fields[5] == "NA" else _float(name, lineno, fields[5]))
+            vectors.append([_float(name, lineno, f) for f in fields[fixed:]])
         ids.append(qid)
         seen.add(qid)
     if not ids:
@@ -195,7 +205,9 @@ def _parse_framed(name: str, rows: list[tuple[int, list[str]]], dim: int | None,
         check_vectors(name, arr[placed], dim)
     elif dim is not None and arr.shape[1] != dim:
         raise InputError(f"{name}: fingerprints have {arr.shape[1]} values, expected {dim}")
-    return Fingerprints(ids, arr, model, tuple(frames), np.array(evalues, dtype=np.float64))
+    return Fingerprints(
+        ids, arr, model, tuple(frames), np.array(evalues, dtype=np.float64), np.array(spans, dtype=np.int64)
+    )
 
 
 def _check_unique(name: str, ids: list[str]) -> None:
@@ -305,21 +317,25 @@ def tsv_text(ids: Sequence[str], z: np.ndarray, model_id: str) -> str:
 
 
 def framed_tsv_text(fps: Fingerprints) -> str:
-    """encode-vae's fingerprints of placed queries: '# model' comment, header `query_id frame evalue aa1.. sa30`, one
-    row per candidate placement (a query without any: frame '-' and NA), floats as repr (exact round trip)."""
+    """encode-vae's fingerprints of placed queries: '# model' comment, header `query_id frame domain start end evalue
+    aa1.. sa30`, one row per candidate placement (a query without any: frame '-' and NA), floats as repr (exact
+    round trip)."""
     dim = fps.dim // len(CHANNEL_ORDER)
     head = [*FRAMED_HEADER] + [f"{ch}{i + 1}" for ch in CHANNEL_ORDER for i in range(dim)]
     lines = [
-        f"# model {fps.model}; columns: query_id, frame, evalue of the placement, channel aa, ss, sa x z_mean 1..{dim}",
+        f"# model {fps.model}; columns: query_id, frame, domain, start, end, evalue of the placement, "
+        f"channel aa, ss, sa x z_mean 1..{dim}",
         "\t".join(head),
     ]
-    missing = "\t".join(["NA"] * fps.dim)
-    for qid, frame, evalue, row in zip(fps.ids, fps.frames, fps.evalues, fps.vectors, strict=True):
+    missing = "\t".join(["NA"] * (len(FRAMED_HEADER) - 2 + fps.dim))
+    rows = zip(fps.ids, fps.frames, fps.spans.tolist(), fps.evalues, fps.vectors, strict=True)
+    for qid, frame, (domain, start, end), evalue, row in rows:
         if frame is None:
-            lines.append(f"{qid}\t{NO_FRAME}\tNA\t{missing}")
+            lines.append(f"{qid}\t{NO_FRAME}\t{missing}")
             continue
         shown = "NA" if np.isnan(evalue) else repr(float(evalue))
-        lines.append(f"{qid}\t{frame}\t{shown}\t" + "\t".join(repr(float(x)) for x in row))
+        floats = "\t".join(repr(float(x)) for x in row)
+        lines.append(f"{qid}\t{frame}\t{domain}\t{start}\t{end}\t{shown}\t{floats}")
     return "\n".join(lines) + "\n"
 
 

@@ -41,6 +41,7 @@ class Placement:
     positions: np.ndarray
     score: float
     evalue: float
+    domain: int = 0  # 0: the hit's best domain, scored as the hit; k >= 1: its k-th domain, scored alone
 
     @property
     def span(self) -> tuple[int, int]:
@@ -125,7 +126,8 @@ def format_queries(queries: Iterable[Query]) -> str:
         for p in q.candidates:
             start, end = p.span
             head = f">{q.id} family={p.family} start={start} end={end} score={_number(p.score)}"
-            lines += [f"{head} evalue={_number(p.evalue)}{extra}", to_a2m(q.sequence, p.positions)]
+            domain = f" domain={p.domain}" if p.domain else ""
+            lines += [f"{head} evalue={_number(p.evalue)}{domain}{extra}", to_a2m(q.sequence, p.positions)]
     return "\n".join(lines) + "\n" if lines else ""
 
 
@@ -212,7 +214,10 @@ def parse_queries(name: str, text: str) -> list[Query]:
             continue
         score = _float(name, lineno, "score", fields["score"])
         evalue = _float(name, lineno, "evalue", fields["evalue"])
-        placement = Placement(qid, fields["family"], row, positions, score, evalue)
+        domain = fields.get("domain", "0")
+        if not domain.isdigit():
+            raise InputError(f"{name}, line {lineno}: domain={domain!r} is not a domain number")
+        placement = Placement(qid, fields["family"], row, positions, score, evalue, int(domain))
         queries[-1] = replace(current, candidates=(*current.candidates, placement))
     return queries
 

@@ -34,7 +34,7 @@ def test_a2m_of_a_placement_without_residues_is_the_sequence_in_lower_case():
 
 def test_queries_round_trip_with_candidates_ss_and_queries_without_any():
     p1 = Placement("q1", "famA", "-AYIA-RQ", np.array([-1, 3, 4, 5, 6, -1, 9, 10], dtype=np.int32), 42.5, 1.5e-12)
-    p2 = Placement("q1", "famB", "KTA", np.array([1, 2, 3], dtype=np.int32), 3.25, 0.5)
+    p2 = Placement("q1", "famB", "KTA", np.array([1, 2, 3], dtype=np.int32), 3.25, 0.5, domain=2)
     ss, sa = "C" * len(SEQ), "e" * len(SEQ)
     queries = [
         Query("q1", SEQ, (p1, p2), ss, sa, "ss-predictor/1", "family-frames/7"),
@@ -51,7 +51,9 @@ def test_queries_round_trip_with_candidates_ss_and_queries_without_any():
         (q.id, q.sequence, q.ss, q.sa, q.ss_model, q.frames) for q in queries
     ]
     for got, want in zip(back[0].candidates, queries[0].candidates, strict=True):
-        assert (got.family, got.row, got.score, got.evalue) == (want.family, want.row, want.score, want.evalue)
+        assert (got.family, got.row, got.score, got.evalue, got.domain) == (
+            want.family, want.row, want.score, want.evalue, want.domain
+        )  # fmt: skip
         assert np.array_equal(got.positions, want.positions)
     assert back[1].candidates == ()
 
@@ -79,6 +81,7 @@ def test_a_fasta_whose_description_starts_with_family_is_no_placement_file():
             "disagree",
         ),
         (">q family=-\nkta\n>r family=-\nkta\n>q family=-\nkta\n", "not next to each other"),
+        (f">q {FIELDS} domain=x\nKta\n", "domain='x' is not a domain number"),
     ],
 )
 def test_malformed_placement_files_give_one_clear_error(text: str, message: str):

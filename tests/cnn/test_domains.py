@@ -1,0 +1,101 @@
+"""`classify-cnn predict --domains`: every called domain with its coordinates, on proteins built from held-out
+members (examples/multidomain.fasta), through the one-shot command and the pipe of the stage tools."""
+
+import io
+import math
+import subprocess
+from pathlib import Path
+
+import pytest
+from protfam_tools.classify_cnn import main
+
+from protfam_core.cnn.rule import Domain, resolve_domains
+from protfam_core.io.seqio import read_sequences
+
+ROOT = Path(__file__).resolve().parents[2]
+MULTI = ROOT / "examples" / "multidomain.fasta"
+COLUMNS = "query_id\tfamily\tstart\tend\tscore\tevalue"
+
+
+def _truth() -> dict[str, list[tuple[str, int, int]]]:
+    """The known domains of each constructed protein, from its `domains=family:start-end,...` description."""
+    out = {}
+    for rec in read_sequences(MULTI):
+        spec = next(w for w in rec.description.split() if w.startswith("domains=")).removeprefix("domains=")
+        parts = [(p.rsplit(":", 1)[0], *map(int, p.rsplit(":", 1)[1].split("-"))) for p in spec.split(",")]
+        out[rec.id] = [p for p in parts if not p[0].startswith("unknown:")]
+    return out
+
+
+@pytest.fixture(scope="module")
+def table() -> list[list[str]]:
+    out = io.StringIO()
+    assert main(["predict", "--domains", str(MULTI)], stdout=out) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("# classify-cnn ") and lines[1] == COLUMNS
+    return [line.split("\t") for line in lines[2:]]
+
+
+def test_every_known_domain_is_found_where_it_is(table):
+    truth = _truth()
+    assert [r[0] for r in table] == sorted((r[0] for r in table), key=list(truth).index)  # input order
+    for qid, domains in truth.items():
+        rows = [r for r in table if r[0] == qid]
+        if not domains:
+            assert rows == [[qid, "unassigned", "NA", "NA", "0.000000", "NA"]]
+            continue
+        assert [r[1] for r in rows] == [f for f, _, _ in domains]  # the families, by start
+        for (fam, start, end), row in zip(domains, rows, strict=True):
+            got = (int(row[2]), int(row[3]))
+            shared = min(end, got[1]) - max(start, got[0]) + 1
+            assert shared >= 0.9 * (end - start + 1), (qid, fam, got, (start, end))
+            assert float(row[4]) > 0.5 and float(row[5]) < 1e-10
+
+
+def test_a_repeat_protein_reports_every_copy(table):
+    rows = [r for r in table if r[0] == "tbpc_repeat"]
+    assert [r[1] for r in rows] == ["tbpc"] * 3
+    starts = [int(r[2]) for r in rows]
+    assert starts == sorted(starts) and len(set(starts)) == 3
+
+
+def test_the_pipe_gives_the_same_domain_table():
+    pipe = (
+        "prep-msa place --domains {q} | predict-ss predict - | encode-vae encode - | classify-cnn predict --domains -"
+    )
+    one = subprocess.run(["classify-cnn", "predict", "--domains", str(MULTI)], capture_output=True, text=True)
+    piped = subprocess.run(["bash", "-o", "pipefail", "-c", pipe.format(q=MULTI)], capture_output=True, text=True)
+    assert one.returncode == piped.returncode == 0, piped.stderr
+    assert one.stdout.splitlines()[1:] == piped.stdout.splitlines()[1:]
+
+
+def test_per_protein_calls_refuse_a_stream_of_every_domain(capsys):
+    placed = subprocess.run(["prep-msa", "place", "--domains", str(MULTI)], capture_output=True, text=True).stdout
+    assert main(["predict", "-"], stdin=io.StringIO(placed), stdout=io.StringIO()) == 2
+    assert "classify them with --domains" in capsys.readouterr().err
+    plain = subprocess.run(["prep-msa", "place", str(MULTI)], capture_output=True, text=True).stdout
+    assert main(["predict", "--domains", "-"], stdin=io.StringIO(plain), stdout=io.StringIO()) == 2
+    assert "prep-msa place --domains" in capsys.readouterr().err
+
+
+def _hit(family: str, start: int, end: int, score: float, evalue: float = 1e-10) -> Domain:
+    return Domain("q", family, start, end, score, evalue)
+
+
+def test_overlapping_hits_keep_the_better_supported_one():
+    hits = [
+        _hit("a", 10, 110, 0.95),
+        _hit("b", 20, 120, 0.99),  # claims most of a's segment with a better score: b stays, a goes
+        _hit("c", 115, 200, 0.90),  # overlaps b by 6 residues only: both stay
+        _hit("a", 300, 380, 0.97),  # a repeat of a elsewhere: stays
+        _hit("d", 400, 480, 0.01),  # below the threshold
+    ]
+    kept = resolve_domains("q", hits, threshold=0.03)
+    assert [(d.family, d.start) for d in kept] == [("b", 20), ("c", 115), ("a", 300)]
+
+
+def test_ties_go_to_the_lower_evalue_and_no_call_is_one_unassigned_row():
+    kept = resolve_domains("q", [_hit("a", 1, 50, 0.9, 1e-5), _hit("b", 1, 50, 0.9, 1e-9)], threshold=0.5)
+    assert [d.family for d in kept] == ["b"]
+    (none,) = resolve_domains("q", [_hit("a", 1, 50, 0.1)], threshold=0.5)
+    assert (none.family, none.start, none.end) == ("unassigned", 0, 0) and math.isnan(none.evalue)
