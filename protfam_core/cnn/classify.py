@@ -150,11 +150,12 @@ class FamilyClassifier:
             raise InputError("these are placements of every domain (place --domains): classify them with --domains")
         return [self.rule.decide(qid, candidates) for qid, candidates in self.score(fps)]
 
-    def domains(self, fps: Fingerprints) -> list[Domain]:
-        """Stage 4 per domain: the called domains of every query (input order, then by start), from fingerprints of
-        domain placements (`prep-msa place --domains`); a query without any gets one `unassigned` row."""
+    def domain_hits(self, fps: Fingerprints) -> dict[str, list[Domain]]:
+        """Every domain hit of every query (input order), scored by the CNN output of its frame: the candidates of
+        the domain calls, from fingerprints of domain placements (`prep-msa place --domains`)."""
         self.check_fingerprints(fps)
-        if fps.spans is None or bool((fps.spans[:, 0] == 0)[[f is not None for f in fps.frames]].any()):
+        placed_rows = [f is not None for f in fps.frames] if fps.frames is not None else []
+        if fps.spans is None or bool((fps.spans[:, 0] == 0)[placed_rows].any()):
             raise InputError("domain calls need placements of every domain: prep-msa place --domains")
         placed = fps.placed()
         probs = self.cnn(placed.vectors.reshape(len(placed), 3, self.fingerprinter.latent_dim))
@@ -165,7 +166,12 @@ class FamilyClassifier:
             hits.setdefault(qid, [])
             if frame is not None:
                 hits[qid].append(Domain(qid, frame, start, end, next(scores), evalue))
-        return [d for qid, found in hits.items() for d in resolve_domains(qid, found, self.threshold)]
+        return hits
+
+    def domains(self, fps: Fingerprints) -> list[Domain]:
+        """Stage 4 per domain: the called domains of every query (input order, then by start); a query without any
+        gets one `unassigned` row."""
+        return [d for qid, hits in self.domain_hits(fps).items() for d in resolve_domains(qid, hits, self.threshold)]
 
     def fingerprint(
         self, records: Sequence[Record], fallback_evalue: float | None = None, domains: bool = False

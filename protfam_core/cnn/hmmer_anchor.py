@@ -15,6 +15,7 @@ import numpy as np
 import pyhmmer
 
 from protfam_core.cnn.report import UNASSIGNED
+from protfam_core.cnn.rule import Domain
 from protfam_core.errors import InputError, ModelError
 from protfam_core.io.seqio import Record
 
@@ -53,6 +54,17 @@ def _digitise(records: Sequence[Record]) -> pyhmmer.easel.DigitalSequenceBlock:
     return pyhmmer.easel.DigitalSequenceBlock(ALPHABET, seqs)
 
 
+def _optimised(hmms: Sequence[pyhmmer.plan7.HMM]) -> list:
+    """hmmscan's target profiles, configured as hmmscan configures them (length model of 400 residues)."""
+    background = pyhmmer.plan7.Background(ALPHABET)
+    out = []
+    for hmm in hmms:
+        profile = pyhmmer.plan7.Profile(hmm.M, ALPHABET)
+        profile.configure(hmm, background, 400)
+        out.append(profile.to_optimized())
+    return out
+
+
 def _name(hmm_or_hit_name: str | bytes) -> str:
     return hmm_or_hit_name.decode() if isinstance(hmm_or_hit_name, bytes) else hmm_or_hit_name
 
@@ -66,13 +78,7 @@ def best_hits(
     score, evalue, family = np.full(n, -np.inf), np.full(n, np.inf), [""] * n
     z = len(hmms)
     if mode == "hmmscan":
-        profiles = [pyhmmer.plan7.Profile(h.M, ALPHABET) for h in hmms]
-        background = pyhmmer.plan7.Background(ALPHABET)
-        optimised = []
-        for hmm, profile in zip(hmms, profiles, strict=True):
-            profile.configure(hmm, background, 400)
-            optimised.append(profile.to_optimized())
-        for hits in pyhmmer.hmmer.hmmscan(block, optimised, cpus=cpus, Z=z, E=10.0):
+        for hits in pyhmmer.hmmer.hmmscan(block, _optimised(hmms), cpus=cpus, Z=z, E=10.0):
             i = int(_name(hits.query.name))
             for hit in hits:
                 if hit.score > score[i]:
@@ -124,3 +130,20 @@ def calibrated_cut(
 
     rule = CallingRule(fallback_grid=(0.0,)).fit(candidates(known), labels, candidates(unknown))
     return 1 / rule.threshold_ - 1 if rule.threshold_ > 0 else float("inf")
+
+
+def domain_hits(hmms: Sequence[pyhmmer.plan7.HMM], records: Sequence[Record], cpus: int = 0) -> list[list[Domain]]:
+    """hmmscan's reported domains of each query (`--domtblout`'s rows): family, alignment span on the query, bit
+    score and independent E-value; the anchor's domain calls are these, cut and resolved like protfam's."""
+    block = _digitise(records)
+    out: list[list[Domain]] = [[] for _ in records]
+    z = len(hmms)
+    for hits in pyhmmer.hmmer.hmmscan(block, _optimised(hmms), cpus=cpus, Z=z, E=10.0, domE=10.0, domZ=z):
+        i = int(_name(hits.query.name))
+        for hit in hits:
+            for dom in (d for d in hit.domains if d.reported):
+                ali = dom.alignment
+                out[i].append(
+                    Domain(records[i].id, _name(hit.name), ali.target_from, ali.target_to, dom.score, dom.i_evalue)
+                )
+    return out
