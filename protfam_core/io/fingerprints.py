@@ -17,7 +17,7 @@ import numpy as np
 
 from protfam_core.errors import InputError
 from protfam_core.io.alphabet import CHANNEL_ORDER
-from protfam_core.io.atomic import atomic_write, write_text
+from protfam_core.io.atomic import atomic_dir, atomic_paths, write_text
 from protfam_core.io.seqio import read_text
 
 LATENT_DIM = 30  # the paper's fingerprint size, and the authors' file format
@@ -337,17 +337,19 @@ def write_fingerprints(
         write_text(tsv_text(ids, z, model_id), out, stdout)
     elif fmt == "npy":
         path = Path(out)
-        atomic_write(path, lambda fh: np.save(fh, z.astype(np.float32)))
-        write_text("".join(f"{i}\n" for i in ids), ids_path(path))
+        with atomic_paths([path, ids_path(path)]) as (npy_tmp, ids_tmp):  # both files or neither
+            with open(npy_tmp, "wb") as fh:
+                np.save(fh, z.astype(np.float32))
+            ids_tmp.write_text("".join(f"{i}\n" for i in ids))
     elif fmt == "txt":
-        folder = Path(out)
         names = [safe_name(i) for i in ids]
         if len(set(names)) != len(names):
             raise InputError("two ids map to the same file name; rename the sequences")
-        for c, ch in enumerate(CHANNEL_ORDER[: z.shape[1]]):
-            (folder / ch).mkdir(parents=True, exist_ok=True)
-            for name, vec in zip(names, z[:, c], strict=True):
-                write_text(format_authors(vec), folder / ch / f"{name}.txt")
+        with atomic_dir(out) as folder:  # every file or none: the folder is filled aside, then renamed in
+            for c, ch in enumerate(CHANNEL_ORDER[: z.shape[1]]):
+                (folder / ch).mkdir()
+                for name, vec in zip(names, z[:, c], strict=True):
+                    (folder / ch / f"{name}.txt").write_text(format_authors(vec))
     else:
         raise InputError(f"unknown fingerprint format {fmt!r} (tsv, npy, txt)")
 
