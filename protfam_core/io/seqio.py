@@ -215,6 +215,11 @@ def parse_alignment(name: str, text: str, fmt: str | None = None) -> list[Record
         rec = Record(rec.id, seq.upper(), rec.description)
         _check_letters(name, rec, frozenset(ALIGNED_LETTERS))
         rows.append(rec)
+    seen: set[str] = set()
+    for rec in rows:
+        if rec.id in seen:  # rows are named by id downstream (fingerprints, placements): a repeat is ambiguous
+            raise InputError(f"{name}: duplicate sequence id {rec.id!r}")
+        seen.add(rec.id)
     widths = {len(r.seq) for r in rows}
     if len(widths) != 1:
         raise InputError(f"{name}: not an alignment (rows have {len(widths)} different widths)")
