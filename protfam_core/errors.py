@@ -11,6 +11,10 @@ class InputError(ProtfamError):
     """The user's input (file, format, letters, lengths, options) cannot be used."""
 
 
+class OutputError(ProtfamError):
+    """An output cannot be written: a missing folder, no permission, a directory, a full disk, a closed stream."""
+
+
 class ModelError(ProtfamError):
     """A model cannot be found, verified or loaded."""
 

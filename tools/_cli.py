@@ -8,7 +8,9 @@ half-written because the core writes outputs atomically.
 
 from __future__ import annotations
 
+import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Annotated
 
@@ -92,6 +94,26 @@ def new_app(help_text: str) -> typer.Typer:
     return app
 
 
+def _finite_floats(command) -> None:
+    """Make every option of a command (and of its subcommands) refuse a float value of nan or inf: they pass every
+    range check (nan < 0 is false) and would turn a threshold or an E-value cut into garbage without a word."""
+    for param in command.params:
+        param.callback = _finite(param.callback)
+    for sub in getattr(command, "commands", {}).values():
+        _finite_floats(sub)
+
+
+def _finite(callback: Callable | None) -> Callable:
+    """A parameter callback that refuses non-finite floats, then runs the parameter's own callback."""
+
+    def check(ctx, param, value):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise typer.BadParameter(f"{value!r} is not a finite number", ctx=ctx, param=param)
+        return callback(ctx, param, value) if callback is not None else value
+
+    return check
+
+
 def run(
     app: typer.Typer, prog: str, argv: list[str] | None, stdout: IO | None, stderr: IO | None, stdin: IO | None
 ) -> int:
@@ -99,7 +121,9 @@ def run(
     streams = Streams(stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr)
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        result = app(args=args, prog_name=prog, standalone_mode=False, obj=streams)
+        command = typer.main.get_command(app)
+        _finite_floats(command)
+        result = command.main(args=args, prog_name=prog, standalone_mode=False, obj=streams)
         return result if isinstance(result, int) else 0
     except ProtfamError as exc:
         streams.log(f"{prog}: error: {exc}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -34,7 +35,7 @@ def provenance(classifier: FamilyClassifier) -> str:
     return "\t".join(parts)
 
 
-def format_calls(calls: list[Call], top_k: int, header: str) -> str:
+def format_calls(calls: Iterable[Call], top_k: int, header: str) -> str:
     """TSV: '#' provenance line, column header, one row per query in input order.
 
     `evalue` is the E-value of the frame-search hit behind the best candidate (its family when assigned), so a call
@@ -65,7 +66,8 @@ def format_domains(domains: list[Domain], header: str) -> str:
 def _results(classifier: FamilyClassifier, streams, source: str, batch_size: int, domains: bool) -> list:
     """The calls (or, with `domains`, the called domains) of whatever stage of the pipe `source` holds: raw sequences
     run all four stages, placements (with or without SS/SA) the last two or three, framed fingerprints the CNN alone;
-    fingerprints without frames (the paper's input) make every family a candidate."""
+    fingerprints without frames (the paper's input) make every family a candidate, and come batch by batch so that
+    only the output text grows."""
     from protfam_core.io.fingerprints import parse_fingerprints, read_fingerprints
     from protfam_core.io.placements import parse_queries, stage_of
     from protfam_core.io.seqio import parse_sequences, read_text
@@ -89,7 +91,7 @@ def _results(classifier: FamilyClassifier, streams, source: str, batch_size: int
             fps = parse_fingerprints("stdin" if source == "-" else name, text)
     if domains:
         return classifier.domains(fps)
-    return classifier.classify(fps) if fps.frames is not None else classifier.predict_fingerprints(fps)
+    return classifier.classify(fps) if fps.frames is not None else classifier.predict_fingerprints(fps, batch_size)
 
 
 Model = Annotated[
@@ -115,7 +117,8 @@ def predict(
     vae: Annotated[str | None, typer.Option(help="VAE bundle (default: the one the CNN was trained with).")] = None,
     ss: Annotated[str | None, typer.Option(help="SS/SA bundle (default: the one the CNN was trained with).")] = None,
     threshold: Annotated[
-        float | None, typer.Option(help="Score below which a call is 'unassigned' (default: the model's).")
+        float | None,
+        typer.Option(help="Score below which a call is 'unassigned' (default: the model's)."),
     ] = None,
     fallback_evalue: Annotated[
         float | None,
@@ -173,9 +176,9 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed (weights, batch order).")] = 0,
     epochs: Annotated[int, typer.Option(min=1, help="Most epochs.")] = 40,
     patience: Annotated[int, typer.Option(min=1, help="Early stopping: epochs without a better val loss.")] = 5,
-    max_minutes: Annotated[float, typer.Option(help="Wall-time bound of the training loop.")] = 8.0,
+    max_minutes: Annotated[float, typer.Option(min=0.0, help="Wall-time bound of the training loop.")] = 8.0,
     batch_size: Annotated[int, typer.Option(min=2)] = 512,
-    learning_rate: Annotated[float, typer.Option()] = 1e-3,
+    learning_rate: Annotated[float, typer.Option(min=0.0)] = 1e-3,
     epoch_rows: Annotated[int, typer.Option(min=0, help="Training rows sampled per epoch (0 = all).")] = 20000,
     name: Annotated[str, typer.Option(help="Bundle name of the CNN.")] = "family-cnn",
     frames_name: Annotated[str, typer.Option(help="Bundle name of the frames.")] = "family-frames",

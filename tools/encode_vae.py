@@ -35,7 +35,7 @@ def train(
     max_minutes: Annotated[float, typer.Option(help="training time budget for all three channels")] = 12.0,
     seed: Annotated[int, typer.Option(help="seed of initialisation, shuffling and sampling")] = 0,
     threads: Threads = 1,
-    kl_weight: Annotated[float, typer.Option(help="weight of the KL term (1 = the paper's loss)")] = 1.0,
+    kl_weight: Annotated[float, typer.Option(min=0.0, help="weight of the KL term (1 = the paper's loss)")] = 1.0,
     ss_model: Annotated[str | None, typer.Option(help="SS/SA model for the features (default: shipped)")] = None,
     name: Annotated[str, typer.Option(help="model name in the registries")] = "vae",
     publish: Annotated[bool, typer.Option("--publish", help="copy into registry/ as the shipped default")] = False,

@@ -58,10 +58,13 @@ def filter_cmd(
     input: Annotated[str, typer.Argument(help="An alignment (FASTA, Stockholm, Clustal, A2M), '-' for stdin.")],
     out: Out = "-",
     sequence_gap: Annotated[
-        float, typer.Option(help="Step 1: drop sequences with residues in columns with more than this gap fraction.")
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="Step 1: drop sequences with residues in columns with more than this gap fraction."
+        ),
     ] = SEQUENCE_GAP_THRESHOLD,
     column_gap: Annotated[
-        float, typer.Option(help="Step 2: then drop columns with more than this gap fraction.")
+        float, typer.Option(min=0.0, max=1.0, help="Step 2: then drop columns with more than this gap fraction.")
     ] = COLUMN_GAP_THRESHOLD,
     fmt: Fmt = "fasta",
 ) -> None:
@@ -98,7 +101,7 @@ Fractions = Annotated[str, typer.Option(help="train,val,test fractions.")]
 MinLen = Annotated[int, typer.Option(help="Shortest sequence kept.")]
 MaxLen = Annotated[int, typer.Option(help="Longest sequence kept.")]
 Families = Annotated[list[str] | None, typer.Option("--family", help="Only these families (repeatable).")]
-MinId = Annotated[float, typer.Option(help="Cluster split: MMseqs2 --min-seq-id.")]
+MinId = Annotated[float, typer.Option(min=0.0, max=1.0, help="Cluster split: MMseqs2 --min-seq-id.")]
 
 
 @app.command("split")
@@ -234,7 +237,8 @@ def build_cmd(
     family: Families = None,
     min_seq_id: MinId = 0.4,
     oversample: Annotated[
-        float, typer.Option(help="Training pool size / training target: spares replace rows the gap rules drop.")
+        float,
+        typer.Option(min=1.0, help="Training pool size / training target: spares replace rows the gap rules drop."),
     ] = 1.5,
     seed: Seed = 0,
     threads: Threads = 0,

@@ -10,7 +10,7 @@ and the fallback search's E-value come from the CNN's card, chosen on validation
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -98,12 +98,18 @@ class FamilyClassifier:
 
     def cnn(self, fingerprints: np.ndarray) -> np.ndarray:
         """CNN sigmoid outputs (n, families) for (n, 3, 30) fingerprints."""
-        x = np.asarray(fingerprints, dtype=np.float32)
+        with np.errstate(over="ignore"):  # 1e308 is inf in float32: refused below
+            x = np.asarray(fingerprints, dtype=np.float32)
         if x.ndim != 3 or x.shape[1:] != (3, 30):
             raise InputError(f"fingerprints must be n x 3 x 30, got shape {x.shape}")
         if not len(x):
             return np.zeros((0, len(self.families)), np.float32)
-        return self._cnn.run({INPUT_NAME: x[:, None, :, :]})[OUTPUT_NAME]
+        if not np.isfinite(x).all():  # the CNN would turn them into NaN scores
+            raise InputError("fingerprints hold values beyond float32 (|x| > 3.4e38)")
+        probs = self._cnn.run({INPUT_NAME: x[:, None, :, :]})[OUTPUT_NAME]
+        if np.isnan(probs).any():
+            raise InputError("fingerprints give NaN scores: their values are far outside what a VAE makes")
+        return probs
 
     def place(
         self, records: Sequence[Record], fallback_evalue: float | None = None, domains: bool = False
@@ -218,11 +224,12 @@ class FamilyClassifier:
                 out[i, index[c.family]] = c.score
         return out
 
-    def predict_fingerprints(self, fps: Fingerprints) -> list[Call]:
-        """Calls for fingerprints without frames (the paper's input): every family is a candidate."""
+    def predict_fingerprints(self, fps: Fingerprints, batch_size: int = 256) -> Iterator[Call]:
+        """Calls for fingerprints without frames (the paper's input): every family is a candidate. Yielded batch by
+        batch, because every row holds a candidate per family: 50,000 rows' calls at once took 5.8 GB."""
         self.check_fingerprints(fps)
-        probs = self.cnn(fps.vectors.reshape(len(fps), 3, self.fingerprinter.latent_dim))
-        return [
-            self.rule.decide(q, [Candidate(f, s) for f, s in zip(self.families, row.tolist(), strict=True)])
-            for q, row in zip(fps.ids, probs, strict=True)
-        ]
+        vectors = fps.vectors.reshape(len(fps), 3, self.fingerprinter.latent_dim)
+        for i in range(0, len(fps), batch_size):
+            probs = self.cnn(vectors[i : i + batch_size])
+            for q, row in zip(fps.ids[i : i + batch_size], probs.tolist(), strict=True):
+                yield self.rule.decide(q, [Candidate(f, s) for f, s in zip(self.families, row, strict=True)])

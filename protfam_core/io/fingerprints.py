@@ -8,7 +8,8 @@ the numbers and finiteness and names the file and line of the first problem, so 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -17,7 +18,7 @@ import numpy as np
 
 from protfam_core.errors import InputError
 from protfam_core.io.alphabet import CHANNEL_ORDER
-from protfam_core.io.atomic import atomic_write, write_text
+from protfam_core.io.atomic import atomic_dir, atomic_paths, write_text
 from protfam_core.io.seqio import read_text
 
 LATENT_DIM = 30  # the paper's fingerprint size, and the authors' file format
@@ -119,12 +120,19 @@ def _model_comment(text: str) -> str | None:
     return None
 
 
-def _data_lines(text: str) -> list[tuple[int, list[str]]]:
-    rows = []
+def _data_lines(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of each data line, made one at a time: 50,000 rows split at once hold 4.5M strings."""
     for lineno, line in enumerate(text.split("\n"), 1):
         if line.strip() and not line.lstrip().startswith("#"):
-            rows.append((lineno, line.split("\t") if "\t" in line else line.split()))
-    return rows
+            yield lineno, line.split("\t") if "\t" in line else line.split()
+
+
+def _floats(name: str, lineno: int, tokens: Sequence[str]) -> np.ndarray:
+    """One row of floats as an array (never a list of Python floats); a bad token is named."""
+    try:
+        return np.array(tokens, dtype=np.float64)
+    except ValueError:
+        return np.array([_float(name, lineno, t) for t in tokens], dtype=np.float64)
 
 
 def parse_fingerprints(name: str, text: str, dim: int | None = None) -> Fingerprints:
@@ -132,43 +140,51 @@ def parse_fingerprints(name: str, text: str, dim: int | None = None) -> Fingerpr
 
     A TSV may start with a header whose first field is id/seq_id/query_id/family/name; '#' lines are comments.
     """
-    rows = _data_lines(text)
-    if not rows:
+    lines = _data_lines(text)
+    first = next(lines, None)
+    if first is None:
         raise InputError(f"{name}: no fingerprints found (empty file)")
-    if all(len(fields) == 1 for _, fields in rows):
-        values = np.array([[_float(name, ln, f[0].strip()) for ln, f in rows]])
-        want = dim or LATENT_DIM
-        if values.shape[1] != want:
-            raise InputError(f"{name}: {values.shape[1]} numbers, expected {want} (one float per line)")
-        return Fingerprints([_stem(name)], check_vectors(name, values, want))
-    if tuple(f.strip() for f in rows[0][1][: len(FRAMED_HEADER)]) == FRAMED_HEADER:
-        return _parse_framed(name, rows, dim, _model_comment(text))
-    if rows[0][1][0].strip().lower() in HEADER_FIRST_FIELDS:
-        rows = rows[1:]
+    if len(first[1]) == 1:
+        rows = [first, *lines]  # the authors' files are 30 lines
+        if all(len(fields) == 1 for _, fields in rows):
+            values = np.array([[_float(name, ln, f[0].strip()) for ln, f in rows]])
+            want = dim or LATENT_DIM
+            if values.shape[1] != want:
+                raise InputError(f"{name}: {values.shape[1]} numbers, expected {want} (one float per line)")
+            return Fingerprints([_stem(name)], check_vectors(name, values, want))
+        lines = iter(rows)
+    else:
+        lines = itertools.chain([first], lines)
+    if tuple(f.strip() for f in first[1][: len(FRAMED_HEADER)]) == FRAMED_HEADER:
+        return _parse_framed(name, lines, dim, _model_comment(text))
+    if first[1][0].strip().lower() in HEADER_FIRST_FIELDS:
+        next(lines)
     ids, vectors = [], []
     width = None
-    for lineno, fields in rows:
+    for lineno, fields in lines:
         fields = [f.strip() for f in fields]
         if width is None:
             width = len(fields)
         if len(fields) != width or width < 2:
             raise InputError(f"{name}: line {lineno}: {len(fields)} fields, expected {width} (id + floats)")
+        if not fields[0]:
+            raise InputError(f"{name}: line {lineno}: empty id")
         ids.append(fields[0])
-        vectors.append([_float(name, lineno, f) for f in fields[1:]])
+        vectors.append(_floats(name, lineno, fields[1:]))
     if not ids:
         raise InputError(f"{name}: no fingerprints found (header only)")
     _check_unique(name, ids)
-    return Fingerprints(ids, check_vectors(name, np.array(vectors, dtype=np.float64), dim), _model_comment(text))
+    return Fingerprints(ids, check_vectors(name, np.stack(vectors), dim), _model_comment(text))
 
 
-def _parse_framed(name: str, rows: list[tuple[int, list[str]]], dim: int | None, model: str | None) -> Fingerprints:
-    """`query_id frame domain start end evalue v1..vd` rows; a query's rows are next to each other, a frame-less row
-    is all NA."""
-    width = len(rows[0][1])
+def _parse_framed(name: str, rows: Iterator[tuple[int, list[str]]], dim: int | None, model: str | None) -> Fingerprints:
+    """`query_id frame domain start end evalue v1..vd` rows after their header; a query's rows are next to each other,
+    a frame-less row is all NA."""
+    width = len(next(rows)[1])
     fixed = len(FRAMED_HEADER)
     ids, frames, evalues, vectors, spans = [], [], [], [], []
     seen: set[str] = set()
-    for lineno, fields in rows[1:]:
+    for lineno, fields in rows:
         fields = [f.strip() for f in fields]
         if len(fields) != width:
             columns = ", ".join(FRAMED_HEADER)
@@ -187,19 +203,19 @@ def _parse_framed(name: str, rows: list[tuple[int, list[str]]], dim: int | None,
             frames.append(None)
             evalues.append(np.nan)
             spans.append((0, 0, 0))
-            vectors.append([np.nan] * (width - fixed))
+            vectors.append(np.full(width - fixed, np.nan))
         else:
             if not all(f.isdigit() for f in fields[2:5]):
                 raise InputError(f"{name}: line {lineno}: domain, start and end must be whole numbers")
             frames.append(frame)
             spans.append(tuple(int(f) for f in fields[2:5]))
             evalues.append(np.nan if fields[5] == "NA" else _float(name, lineno, fields[5]))
-            vectors.append([_float(name, lineno, f) for f in fields[fixed:]])
+            vectors.append(_floats(name, lineno, fields[fixed:]))
         ids.append(qid)
         seen.add(qid)
     if not ids:
         raise InputError(f"{name}: no fingerprints found (header only)")
-    arr = np.array(vectors, dtype=np.float64)
+    arr = np.stack(vectors)
     placed = [i for i, f in enumerate(frames) if f is not None]
     if placed:
         check_vectors(name, arr[placed], dim)
@@ -353,17 +369,19 @@ def write_fingerprints(
         write_text(tsv_text(ids, z, model_id), out, stdout)
     elif fmt == "npy":
         path = Path(out)
-        atomic_write(path, lambda fh: np.save(fh, z.astype(np.float32)))
-        write_text("".join(f"{i}\n" for i in ids), ids_path(path))
+        with atomic_paths([path, ids_path(path)]) as (npy_tmp, ids_tmp):  # both files or neither
+            with open(npy_tmp, "wb") as fh:
+                np.save(fh, z.astype(np.float32))
+            ids_tmp.write_text("".join(f"{i}\n" for i in ids))
     elif fmt == "txt":
-        folder = Path(out)
         names = [safe_name(i) for i in ids]
         if len(set(names)) != len(names):
             raise InputError("two ids map to the same file name; rename the sequences")
-        for c, ch in enumerate(CHANNEL_ORDER[: z.shape[1]]):
-            (folder / ch).mkdir(parents=True, exist_ok=True)
-            for name, vec in zip(names, z[:, c], strict=True):
-                write_text(format_authors(vec), folder / ch / f"{name}.txt")
+        with atomic_dir(out) as folder:  # every file or none: the folder is filled aside, then renamed in
+            for c, ch in enumerate(CHANNEL_ORDER[: z.shape[1]]):
+                (folder / ch).mkdir()
+                for name, vec in zip(names, z[:, c], strict=True):
+                    (folder / ch / f"{name}.txt").write_text(format_authors(vec))
     else:
         raise InputError(f"unknown fingerprint format {fmt!r} (tsv, npy, txt)")
 

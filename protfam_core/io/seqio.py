@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 import sys
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,23 +50,40 @@ def read_text(source: Source, stdin: IO | None = None) -> tuple[str, str]:
             raise InputError(f"{name}: is a directory, expected a sequence file") from None
         except OSError as exc:
             raise InputError(f"{name}: cannot read ({exc.strerror})") from None
+    elif source is None or getattr(source, "closed", False):  # `<&-`: Python has no sys.stdin at all
+        raise InputError("stdin: cannot read (the stream is closed)")
     else:
         name = getattr(source, "name", "<stdin>")
         name = name if isinstance(name, str) else "<stdin>"
         buffer = getattr(source, "buffer", None)
-        data = (buffer or source).read()
+        try:
+            data = (buffer or source).read()
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
     if isinstance(data, str):
         data = data.encode()
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError):
+        except (OSError, EOFError, zlib.error):
             raise InputError(f"{name}: corrupt gzip file") from None
+    return name, decode_text(name, data)
+
+
+def decode_text(name: str, data: bytes) -> str:
+    """UTF-8 text (a byte-order mark dropped) with LF line ends; other bytes are named with their line, and a file
+    with NUL bytes is called binary."""
+    if b"\x00" in data[:4096]:
+        raise InputError(f"{name}: not a text file (binary data)")
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{name}: not a text file (binary data)") from None
-    return name, text.replace("\r\n", "\n").replace("\r", "\n")
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start]
+        raise InputError(
+            f"{name}: line {line} is not UTF-8 text (byte 0x{byte:02x}; Latin-1? convert with iconv)"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def sniff_format(text: str) -> str | None:
@@ -95,6 +113,7 @@ def _parse(name: str, text: str, fmt: str | None) -> list[Record]:
     if fmt is None or fmt not in FORMATS:
         first = next((ln for ln in text.splitlines() if ln.strip()), "")[:40]
         raise InputError(f"{name}: not FASTA, A2M, Stockholm, Clustal or PIR (first line: {first!r})")
+    _refuse_non_ascii(name, text)
     handle = io.StringIO(text)
     try:
         if fmt in ("stockholm", "clustal"):
@@ -108,13 +127,29 @@ def _parse(name: str, text: str, fmt: str | None) -> list[Record]:
         raise InputError(f"{name}: malformed {fmt} ({str(exc).splitlines()[0]})") from None
     if not records:
         raise InputError(f"{name}: no sequences found in {fmt} input")
+    for n, r in enumerate(records, 1):
+        if not r.id:  # a bare '>' would become a row with an empty query_id
+            raise InputError(f"{name}: sequence {n} has no id (a '>' line without a name)")
     return [Record(r.id, str(r.seq), r.description) for r in records]
+
+
+def _refuse_non_ascii(name: str, text: str) -> None:
+    """Sequence letters are ASCII; Biopython would fail on any other with a UnicodeDecodeError. Headers and comments
+    (lines starting '>' or '#') may hold any UTF-8."""
+    if text.isascii():
+        return
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.startswith((">", "#")) and not line.isascii():
+            c = next(c for c in line if not c.isascii())
+            raise InputError(f"{name}: line {n} has a non-ASCII character {c!r} (sequence letters are A-Z)")
 
 
 def _check_letters(name: str, rec: Record, allowed: frozenset[str]) -> None:
     bad = next(((i, c) for i, c in enumerate(rec.seq) if c not in allowed), None)
     if bad is not None:
         i, c = bad
+        if c == "*":  # a stop codon inside a sequence: removing it would join two proteins into one
+            raise InputError(f"{name}: sequence {rec.id!r} has a stop '*' inside it at position {i + 1}")
         raise InputError(f"{name}: sequence {rec.id!r} has a non-amino-acid character {c!r} at position {i + 1}")
 
 
@@ -145,7 +180,7 @@ def parse_sequences(
     out = []
     seen: set[str] = set()
     for rec in _parse(name, text, fmt):
-        seq = "".join(c for c in rec.seq.upper() if c not in "-.*")
+        seq = "".join(c for c in rec.seq.upper() if c not in "-.").removesuffix("*")  # a final stop is no residue
         rec = Record(rec.id, seq, rec.description)
         _check_letters(name, rec, PROTEIN_LETTERS)
         if len(seq) < min_length:
@@ -168,15 +203,23 @@ def read_alignment(source: Source, fmt: str | None = None, *, stdin: IO | None =
 def parse_alignment(name: str, text: str, fmt: str | None = None) -> list[Record]:
     """read_alignment on text already read (`name` is how messages call it)."""
     records = _parse(name, text, fmt)
-    has_inserts = any(c.islower() or c == "." for r in records for c in r.seq)
+    # A2M: lower case and '.' are insert states, dropped. An alignment without any upper-case letter is not A2M
+    # (dropping would leave no column): it is read as plain rows, upper-cased.
+    has_upper = any(c.isupper() for r in records for c in r.seq)
+    has_inserts = has_upper and any(c.islower() or c == "." for r in records for c in r.seq)
     rows = []
     for rec in records:
-        seq = rec.seq.replace("~", GAP)
+        seq = rec.seq.replace("~", GAP) if has_upper else rec.seq.replace("~", GAP).replace(".", GAP)
         if has_inserts:
             seq = "".join(c for c in seq if not (c.islower() or c == "."))
         rec = Record(rec.id, seq.upper(), rec.description)
         _check_letters(name, rec, frozenset(ALIGNED_LETTERS))
         rows.append(rec)
+    seen: set[str] = set()
+    for rec in rows:
+        if rec.id in seen:  # rows are named by id downstream (fingerprints, placements): a repeat is ambiguous
+            raise InputError(f"{name}: duplicate sequence id {rec.id!r}")
+        seen.add(rec.id)
     widths = {len(r.seq) for r in rows}
     if len(widths) != 1:
         raise InputError(f"{name}: not an alignment (rows have {len(widths)} different widths)")

@@ -34,6 +34,24 @@ MANIFEST = "manifest.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
+def _check_card(card_path: Path, card: dict) -> None:
+    """The fields every bundle reads have their types, and every artifact path stays inside the bundle: a card
+    naming '../x' or '/etc/x' is refused, not followed."""
+    for key in ("name", "kind"):
+        if not isinstance(card[key], str) or not card[key]:
+            raise ModelError(f"malformed model card {card_path}: {key!r} is not a name")
+    if not isinstance(card["version"], str | int) or isinstance(card["version"], bool):
+        raise ModelError(f"malformed model card {card_path}: 'version' is not a version")
+    for role, entry in card["files"].items():
+        if not (
+            isinstance(entry, dict) and isinstance(entry.get("path"), str) and isinstance(entry.get("sha256"), str)
+        ):
+            raise ModelError(f"malformed model card {card_path}: file {role!r} needs a path and a sha256")
+        parts = Path(entry["path"]).parts
+        if not parts or Path(entry["path"]).is_absolute() or ".." in parts:
+            raise ModelError(f"model card {card_path}: artifact {role!r} points outside the bundle ({entry['path']})")
+
+
 def registry_dir() -> Path:
     """The shipped registry: `$PROTFAM_REGISTRY`, else the installed package data `protfam_registry` (the checkout's
     `registry/` folder in an editable install)."""
@@ -84,6 +102,7 @@ class Bundle:
         missing = [k for k in ("name", "version", "kind", "files") if k not in card] if isinstance(card, dict) else []
         if not isinstance(card, dict) or missing or not isinstance(card["files"], dict):
             raise ModelError(f"malformed model card {card_path}: missing {', '.join(missing) or 'a files map'}")
+        _check_card(card_path, card)
         return cls(folder, card, str(version if version is not None else card["version"]), source)
 
     def card_sha256(self) -> str:
@@ -489,13 +508,33 @@ def pinned(card: dict, role: str, override: str | None = None) -> Bundle:
     """
     if override is not None:
         return resolve(override, role)
-    bundle = resolve(card.get(role), role)
     expected = card.get("pins", {}).get(role)
+    shipped = _shipped_pin(card.get(role), role, expected)
+    if shipped is not None:
+        return shipped
+    bundle = resolve(card.get(role), role)
     if expected is not None and bundle.card_sha256() != expected:
         raise ModelError(
             f"the CNN was trained with {role} {card.get(role)} (model.json sha256 {expected[:12]}...), but that name "
             f"resolves to {bundle.ref} (sha256 {bundle.card_sha256()[:12]}...)"
         )
+    return bundle
+
+
+def _shipped_pin(ref: object, role: str, expected: str | None) -> Bundle | None:
+    """The shipped bundle a card pins, when `ref` is a name/version shipped with exactly the pinned model.json: a
+    shipped default then resolves with no store contacted, whatever PROTFAM_TRACKING_URI says (issue 19)."""
+    if expected is None or not isinstance(ref, str) or _as_path(ref) is not None:
+        return None
+    name, alias, version = parse_ref(ref)
+    root = registry_dir()
+    folder = root / name / version if version is not None and alias is None else None
+    if folder is None or not (folder / CARD).is_file() or name not in load_manifest(root)["models"]:
+        return None
+    bundle = Bundle.load(folder, version=version, source="shipped")
+    if bundle.kind != role or bundle.card_sha256() != expected:
+        return None
+    bundle.verify()
     return bundle
 
 

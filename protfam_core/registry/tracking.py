@@ -116,6 +116,8 @@ def client(uri: str | None = None) -> MlflowClient:
         os.environ.setdefault(key, value)
     db = _sqlite_path(uri)
     if db is not None:
+        if db.is_dir():  # SQLAlchemy would retry opening it for minutes
+            raise ModelError(f"cannot open MLflow store {uri}: {db} is a folder, not a database file")
         db.parent.mkdir(parents=True, exist_ok=True)
     try:
         return MlflowClient(tracking_uri=uri, registry_uri=uri)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +85,14 @@ class FingerprintIndex:
         """Index `fps`; with `faiss_kind` also a FAISS index for `metric` (euclidean, sqeuclidean, cosine, ip), built
         on `threads` threads."""
         check_metric(metric)
+        if faiss_kind is not None:
+            if faiss_kind not in FAISS_KINDS:
+                raise InputError(f"unknown FAISS index kind {faiss_kind!r} (one of {', '.join(FAISS_KINDS)})")
+            check_faiss_settings(
+                hnsw_m=hnsw_m, ef_construction=ef_construction, ef_search=ef_search, nlist=nlist, nprobe=nprobe
+            )
+        if not len(fps):
+            raise InputError("no fingerprints to index")
         if len(set(fps.ids)) != len(fps.ids):
             raise InputError("fingerprint ids must be unique within an index")
         meta = {
@@ -145,6 +155,7 @@ class FingerprintIndex:
         check_metric(metric, p, weights, self.dim)
         if k < 1:
             raise InputError(f"-k must be >= 1 (got {k})")
+        check_faiss_settings(ef_search=ef_search, nprobe=nprobe)
         k = min(k, len(self))
         settings = self.meta.get("faiss")
         if not exact and weights is None and self.faiss_index is not None and _faiss_serves(settings["metric"], metric):
@@ -234,9 +245,12 @@ class FingerprintIndex:
         """Read an index file; InputError if it is not one."""
         name = str(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
+            loaded = np.load(path, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise InputError(f"{name}: a NumPy array, not an index file (fingerprint-search index build)")
+            with loaded as data:
                 meta = json.loads(str(data["meta"]))
-                if meta.get("format") != FORMAT:
+                if not isinstance(meta, dict) or meta.get("format") != FORMAT:
                     raise InputError(f"{name}: not a protfam fingerprint index")
                 vectors = data["vectors"]
                 ids = data["ids"].tolist()
@@ -247,16 +261,48 @@ class FingerprintIndex:
             raise InputError(
                 f"{name}: is a directory, expected an index file (fingerprint-search index build)"
             ) from None
-        except (ValueError, OSError, KeyError, json.JSONDecodeError) as exc:
-            raise InputError(f"{name}: not a protfam fingerprint index ({type(exc).__name__})") from None
-        if vectors.shape != (meta["count"], meta["dimension"]) or len(ids) != meta["count"]:
+        except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            # a truncated file, a bit flip (the zip's CRC-32), a missing array
+            raise InputError(f"{name}: damaged or not a protfam fingerprint index ({type(exc).__name__})") from None
+        _check_meta(name, meta)
+        if vectors.ndim != 2 or vectors.shape != (meta["count"], meta["dimension"]) or len(ids) != meta["count"]:
             raise InputError(f"{name}: damaged index (sizes disagree with its metadata)")
+        if not np.issubdtype(vectors.dtype, np.floating) or not np.isfinite(vectors).all():
+            raise InputError(f"{name}: damaged index (its vectors are not finite floats)")
         index = cls(ids, vectors, meta)
         if blob is not None:
             import faiss
 
-            index.faiss_index = faiss.deserialize_index(blob)
+            try:
+                index.faiss_index = faiss.deserialize_index(blob)
+            except RuntimeError:
+                raise InputError(f"{name}: damaged index (its FAISS part does not load)") from None
+            if index.faiss_index.ntotal != len(ids) or index.faiss_index.d != meta["dimension"]:
+                raise InputError(f"{name}: damaged index (its FAISS part disagrees with its vectors)")
         return index
+
+
+def _check_meta(name: str, meta: dict) -> None:
+    """The metadata keys a search reads, with their types; an empty index is refused here, not mid-search."""
+    wanted = {"count": int, "dimension": int, "metric": str}
+    bad = [key for key, kind in wanted.items() if not isinstance(meta.get(key), kind)]
+    if bad:
+        raise InputError(f"{name}: damaged index (metadata lacks {', '.join(bad)})")
+    if meta["count"] < 1 or meta["dimension"] < 1:
+        raise InputError(f"{name}: an empty index (no fingerprints)")
+    settings = meta.get("faiss")
+    if settings is not None and not (isinstance(settings, dict) and settings.get("kind") in FAISS_KINDS):
+        raise InputError(f"{name}: damaged index (its FAISS settings are malformed)")
+
+
+def check_faiss_settings(**settings: int | None) -> None:
+    """FAISS aborts the process on M = 0 and allocates without bound on M = -1: every size is checked first."""
+    limits = {"hnsw_m": (2, 512), "ef_construction": (1, 1 << 16), "ef_search": (1, 1 << 16)}
+    limits |= {"nlist": (1, 1 << 20), "nprobe": (1, 1 << 20)}
+    for key, value in settings.items():
+        lo, hi = limits[key]
+        if value is not None and not lo <= value <= hi:
+            raise InputError(f"--{key.replace('_', '-')} must be between {lo} and {hi} (got {value})")
 
 
 def _drop_undefined(res: SearchResult) -> SearchResult:

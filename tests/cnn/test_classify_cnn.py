@@ -180,3 +180,20 @@ def test_members_the_bias_filter_drops_are_found_and_cysteine_rich_unknowns_are_
     calls = clf.predict(records)
     assert [c.family for c in calls] == ["Stap_Strp_toxin", "tln", "unassigned"]
     assert clf.frames.search(records[2:], evalue=clf.fallback_evalue, sensitive=True)[records[2].id] == []
+
+
+def test_fingerprints_without_frames_stream_by_batch_size(monkeypatch):
+    """Issue 19 item 8: the paper's frame-less fingerprints go through the CNN in --batch-size rows, calls are made
+    lazily (every row holds a candidate per family), and the calls do not depend on the batch size."""
+    from protfam_core.io.fingerprints import Fingerprints
+
+    clf = FamilyClassifier()
+    rng = np.random.default_rng(0)
+    fps = Fingerprints([f"q{i}" for i in range(7)], rng.normal(size=(7, 90)))
+    whole = list(clf.predict_fingerprints(fps, batch_size=256))
+    sizes: list[int] = []
+    real = clf.cnn
+    monkeypatch.setattr(clf, "cnn", lambda x: sizes.append(len(x)) or real(x))
+    calls = clf.predict_fingerprints(fps, batch_size=3)
+    assert not isinstance(calls, list) and sizes == []
+    assert list(calls) == whole and sizes == [3, 3, 1]

@@ -94,7 +94,7 @@ def test_bad_sequences_are_clear_errors(predictor, capsys):
         predictor.predict(["MKV", ""])
     with pytest.raises(InputError, match="non-amino-acid character '1'"):
         predictor.predict(["MK1V"])
-    assert main(["predict", "-"], stdin=io.StringIO(">a\nMKV*J1Q\n"), stdout=io.StringIO()) == 2
+    assert main(["predict", "-"], stdin=io.StringIO(">a\nMKVJ1Q*\n"), stdout=io.StringIO()) == 2
     assert "non-amino-acid character '1'" in capsys.readouterr().err
     assert main(["predict", "-"], stdin=io.StringIO(">a\n\n>b\nMKV\n"), stdout=io.StringIO()) == 2
     assert "empty" in capsys.readouterr().err
