@@ -1,9 +1,11 @@
-"""The Galaxy wrappers in a real Galaxy: planemo lint, every wrapper's <tests>, and the .ga workflow.
+"""The Galaxy wrappers in a real Galaxy: planemo lint and shed_lint, every wrapper's <tests>, the data manager and
+the .ga workflow.
 
 Marked `galaxy`: excluded from the fast suite, run by .ci/galaxy, which first installs Galaxy 26.1.2 and planemo
 into venvs under build/ (never into the system Python). The fixture starts galaxy-web on 127.0.0.1 with sqlite,
-a tool_conf listing the wrappers, conda off, the system protfam tools on the jobs' PATH and a protfam_models data
-table generated from the shipped registry; creates a user through the master API key; and stops the server after.
+a tool_conf listing the wrappers, the data manager (galaxy_wrappers/data_manager) in a data_manager_config_file,
+conda off, the system protfam tools on the jobs' PATH and a protfam_models data table generated from the shipped
+registry's aliases; creates an admin user through the master API key; and stops the server after.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ PLANEMO = ROOT / "build" / "planemo-venv" / "bin" / "planemo"
 MASTER_KEY = "protfam-ci-master-key"
 TOOL_XMLS = sorted(p for p in WRAPPERS.glob("*.xml") if p.name != "macros.xml")
 WORKFLOW = WRAPPERS / "protfam_family_calls.ga"
+DATA_MANAGER = WRAPPERS / "data_manager"
+DATA_MANAGER_XML = DATA_MANAGER / "data_manager_protfam_models.xml"
 
 
 def tool_id(xml: Path) -> str:
@@ -54,6 +58,22 @@ class Galaxy:
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read())
 
+    def text(self, path: str) -> str:
+        request = urllib.request.Request(f"{self.url}/api/{path}")
+        request.add_header("x-api-key", self.user_key)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.read().decode()
+
+    def wait_ok(self, dataset_id: str, limit_s: float = 600) -> None:
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            state = self.api("GET", f"datasets/{dataset_id}")["state"]
+            if state == "ok":
+                return
+            assert state not in ("error", "failed_metadata", "discarded"), f"dataset {dataset_id}: {state}"
+            time.sleep(2)
+        raise TimeoutError(f"dataset {dataset_id} not ok within {limit_s:.0f} s")
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -62,13 +82,13 @@ def _free_port() -> int:
 
 
 def _registry_loc() -> str:
-    """protfam_models.loc rows (value, name, kind, path) for every version and alias in the shipped registry."""
+    """protfam_models.loc rows (value, name, kind, path) for every alias in the shipped registry (NAME@ALIAS).
+
+    The NAME-VERSION rows are left to the data manager, whose test installs family-cnn's champion as one."""
     registry = ROOT / "registry"
     manifest = json.loads((registry / "manifest.json").read_text())
     rows = []
     for name, info in sorted(manifest["models"].items()):
-        for version in info["versions"]:
-            rows.append([f"{name}-{version}", f"{name} {version}", info["kind"], str(registry / name / version)])
         for alias, version in sorted(info.get("aliases", {}).items()):
             rows.append([f"{name}@{alias}", f"{name}@{alias}", info["kind"], str(registry / name / version)])
     return "".join("\t".join(row) + "\n" for row in rows)
@@ -84,10 +104,15 @@ def _write_config(workdir: Path) -> Path:
     (workdir / "tool_data_table_conf.xml").write_text(
         sample.replace("tool-data/protfam_models.loc", str(workdir / "protfam_models.loc"))
     )
+    # the data manager, as a Tool Shed would install it: its data_manager_conf.xml with the folder as tool_path
+    dm_conf = (DATA_MANAGER / "data_manager_conf.xml").read_text()
+    (workdir / "data_manager_conf.xml").write_text(
+        dm_conf.replace("<data_managers>", f'<data_managers tool_path="{DATA_MANAGER}">', 1)
+    )
     bindir = Path(sys.executable).parent  # where pip put prep-msa & co. for this Python
     # protfam's tools run with protfam's Python (GALAXY_VIRTUAL_ENV=None: Galaxy re-activates its venv for metadata
     # itself); Galaxy's own tools (uploads) keep the default environment.
-    routes = "".join(f"  - id: {tool_id(xml)}\n    environment: protfam\n" for xml in TOOL_XMLS)
+    routes = "".join(f"  - id: {tool_id(xml)}\n    environment: protfam\n" for xml in [*TOOL_XMLS, DATA_MANAGER_XML])
     (workdir / "job_conf.yml").write_text(
         "runners:\n  local:\n    load: galaxy.jobs.runners.local:LocalJobRunner\n    workers: 3\n"
         "execution:\n  default: local\n  environments:\n    local:\n      runner: local\n"
@@ -104,6 +129,8 @@ def _write_config(workdir: Path) -> Path:
         "tool_data_table_config_path": str(workdir / "tool_data_table_conf.xml"),
         "tool_data_path": str(workdir / "tool-data"),
         "job_config_file": str(workdir / "job_conf.yml"),
+        "data_manager_config_file": str(workdir / "data_manager_conf.xml"),
+        "galaxy_data_manager_data_path": str(workdir / "dm-data"),
         "conda_auto_init": False,
         "conda_auto_install": False,
         "dependency_resolvers": [{"type": "galaxy_packages"}],
@@ -181,6 +208,33 @@ def test_planemo_lint_every_wrapper() -> None:
         assert f"Linting tool {xml}" in result.stdout
 
 
+def test_planemo_lint_data_manager() -> None:
+    result = planemo_lint(DATA_MANAGER)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Linting tool {DATA_MANAGER_XML}" in result.stdout
+
+
+# planemo shed_lint with its one networked check (is the version bumped against the main Tool Shed?) switched off:
+# this machine has no network, and shed_lint stops with a ConnectionError there. Everything else runs as usual.
+SHED_LINT_OFFLINE = (
+    "import sys; import planemo.shed_lint as s; from planemo.cli import planemo; "
+    "s.lint_shed_version = lambda repository, lint_ctx: lint_ctx.info('offline: version bump not checked'); "
+    "sys.argv[0] = 'planemo'; sys.exit(planemo())"
+)
+
+
+@pytest.mark.parametrize("repository", [WRAPPERS, DATA_MANAGER], ids=["suite", "data_manager"])
+def test_planemo_shed_lint(repository: Path) -> None:
+    cmd = [str(PLANEMO.parent / "python"), "-c", SHED_LINT_OFFLINE, "shed_lint", "--tools", "--fail_level", "warn", "."]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=repository)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "offline: version bump not checked" in result.stdout
+    expected = [DATA_MANAGER_XML] if repository == DATA_MANAGER else TOOL_XMLS
+    assert sorted(
+        line.split("+Linting tool ")[1] for line in result.stdout.splitlines() if "+Linting tool " in line
+    ) == [str(xml) for xml in expected]
+
+
 def test_planemo_lint_rejects_broken_wrapper(tmp_path: Path) -> None:
     """A wrapper without help and with a test that names an unknown output must fail the lint step."""
     broken = tmp_path / "wrappers"
@@ -194,13 +248,13 @@ def test_planemo_lint_rejects_broken_wrapper(tmp_path: Path) -> None:
     assert "No help section found" in result.stdout or "HelpMissing" in result.stdout, result.stdout
 
 
-def run_tool_tests(galaxy: Galaxy, xml: Path) -> tuple[dict[str, str], str]:
+def run_tool_tests(galaxy: Galaxy, xml: Path, test_data: Path = WRAPPERS / "test-data") -> tuple[dict[str, str], str]:
     """galaxy-tool-test on every <test> of one wrapper: status per test id, and the log tail."""
     out = galaxy.workdir / f"{xml.stem}.json"
     cmd = [
         str(GALAXY_VENV / "bin" / "galaxy-tool-test"),
         *("-u", galaxy.url, "-k", galaxy.user_key, "-a", MASTER_KEY, "-t", tool_id(xml)),
-        *("--test-data", str(WRAPPERS / "test-data"), "-j", str(out), "--no-history-cleanup", "--with-reference-data"),
+        *("--test-data", str(test_data), "-j", str(out), "--no-history-cleanup", "--with-reference-data"),
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
     statuses = {t["id"]: t["data"]["status"] for t in json.loads(out.read_text())["tests"]} if out.exists() else {}
@@ -242,3 +296,65 @@ def test_workflow_runs_in_galaxy(galaxy: Galaxy, tool_test_results: dict) -> Non
     report = json.loads((galaxy.workdir / "workflow.json").read_text())
     statuses = [t["data"]["status"] for t in report["tests"]]
     assert statuses == ["success"], result.stdout[-4000:] + result.stderr[-4000:]
+
+
+@pytest.fixture(scope="module")
+def data_manager_results(galaxy: Galaxy) -> tuple[dict[str, str], str]:
+    """The data manager's <tests> with galaxy-tool-test, as the admin user: Galaxy runs data managers for admins only,
+    and processes their JSON output (moves the bundle, adds the row to protfam_models) after each job."""
+    return run_tool_tests(galaxy, DATA_MANAGER_XML, DATA_MANAGER / "test-data")
+
+
+def test_data_manager_tests_pass_in_galaxy(data_manager_results: tuple[dict[str, str], str]) -> None:
+    statuses, log = data_manager_results
+    assert statuses and set(statuses.values()) == {"success"}, f"{statuses}\n{log}"
+    assert len(statuses) == DATA_MANAGER_XML.read_text().count("<test ")
+
+
+def test_data_manager_rows_are_used_by_the_tools(galaxy: Galaxy, data_manager_results: tuple) -> None:
+    """The rows the data manager added are in Galaxy's protfam_models table with their bundles installed, and the
+    classifier run on the installed champion CNN (a row only the data manager made) gives the expected calls."""
+    expected_rows = []
+    for name in ("protfam_models_family-cnn.json", "protfam_models_family-index.json"):
+        expected_rows += json.loads((DATA_MANAGER / "test-data" / name).read_text())["data_tables"]["protfam_models"]
+    table = galaxy.api("GET", "tool_data/protfam_models")
+    rows = {fields[0]: fields for fields in table["fields"]}
+    installed = galaxy.workdir / "dm-data" / "protfam_models"
+    for row in expected_rows:
+        path = installed / row["value"]
+        assert rows.get(row["value"]) == [row["value"], row["name"], row["kind"], str(path)], table["fields"]
+        assert (path / "model.json").is_file()
+    cnn = next(row["value"] for row in expected_rows if row["kind"] == "cnn")
+
+    history = galaxy.api("POST", "histories", {"name": "data manager check"})["id"]
+    upload = {
+        "history_id": history,
+        "targets": [
+            {
+                "destination": {"type": "hdas"},
+                "elements": [
+                    {
+                        "src": "pasted",
+                        "paste_content": (WRAPPERS / "test-data" / "queries.fasta").read_text(),
+                        "ext": "fasta",
+                        "name": "queries.fasta",
+                    }
+                ],
+            }
+        ],
+    }
+    queries = galaxy.api("POST", "tools/fetch", upload)["outputs"][0]["id"]
+    galaxy.wait_ok(queries)
+    inputs = {
+        "input": {"src": "hda", "id": queries},
+        "top_k": 3,
+        "model_source|source": "cached",
+        "model_source|bundle": cnn,
+    }
+    run = galaxy.api("POST", "tools", {"tool_id": "protfam_classify_cnn", "history_id": history, "inputs": inputs})
+    calls = run["outputs"][0]["id"]
+    galaxy.wait_ok(calls)
+    assert (
+        galaxy.text(f"datasets/{calls}/display?preview=false")
+        == (WRAPPERS / "test-data" / "family_calls.tsv").read_text()
+    )
