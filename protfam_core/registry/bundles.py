@@ -208,7 +208,14 @@ def _resolve_shipped(root: Path, manifest: dict, name: str, alias: str | None, v
     folder = root / name / chosen
     if not folder.is_dir():
         raise ModelError(f"model {name}/{chosen} is listed in {root / MANIFEST} but {folder} is missing")
-    return Bundle.load(folder, version=chosen, source="shipped")
+    bundle = Bundle.load(folder, version=chosen, source="shipped")
+    expected = manifest["models"][name].get("cards", {}).get(chosen)
+    if expected is not None and bundle.card_sha256() != expected:
+        raise ModelError(
+            f"model {name}/{chosen}: its model.json is tampered or corrupt (sha256 {bundle.card_sha256()[:12]}... "
+            f"!= {expected[:12]}... recorded in {root / MANIFEST})"
+        )
+    return bundle
 
 
 @contextmanager
@@ -267,6 +274,8 @@ def publish(bundle_folder: str | Path, alias: str | None = CHAMPION, root: Path 
                 staged.replace(target)
         if version not in entry["versions"]:
             entry["versions"] = sorted([*entry["versions"], version], key=version_key)
+        # the manifest pins every shipped card, the CNN's too (a CNN card pins the bundles it names, nothing pins it)
+        entry.setdefault("cards", {})[version] = Bundle.load(target).card_sha256()
         if alias:
             entry.setdefault("aliases", {})[alias] = version
             if alias == CHAMPION:

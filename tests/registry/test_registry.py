@@ -106,7 +106,13 @@ def test_publish_then_resolve_by_default_name_alias_and_version(tmp_path: Path, 
     assert second.version == "2" and second.card["version"] == "2"
     manifest = json.loads((isolated / "manifest.json").read_text())
     assert manifest["defaults"]["cnn"] == "tiny"
-    assert manifest["models"]["tiny"] == {"kind": "cnn", "versions": ["1", "2"], "aliases": {"champion": "2"}}
+    cards = {v: registry.Bundle.load(isolated / "tiny" / v).card_sha256() for v in ("1", "2")}
+    assert manifest["models"]["tiny"] == {
+        "kind": "cnn",
+        "versions": ["1", "2"],
+        "aliases": {"champion": "2"},
+        "cards": cards,  # every shipped model.json pinned by the manifest
+    }
     for ref, want in ((None, want2), ("tiny", want2), ("tiny@champion", want2), ("tiny/1", want1)):
         bundle = registry.resolve(ref, "cnn")
         assert bundle.source == "shipped"

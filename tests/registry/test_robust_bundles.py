@@ -64,3 +64,25 @@ def test_a_sqlite_uri_at_a_folder_fails_at_once(tmp_path: Path):
     with pytest.raises(ModelError, match="is a folder, not a database file"):
         tracking.client(f"sqlite:///{tmp_path}")
     assert time.monotonic() - start < 10
+
+
+def test_a_shipped_card_edited_after_publishing_is_refused(tmp_path: Path, monkeypatch):
+    """The manifest pins every shipped model.json, the CNN's too: a changed threshold cannot slip in unnoticed."""
+    shipped = resolve(None, "cnn")
+    copy = tmp_path / "registry"
+    shutil.copytree(shipped.path.parents[1], copy)
+    monkeypatch.setenv("PROTFAM_REGISTRY", str(copy))
+    assert resolve(None, "cnn").card_sha256() == shipped.card_sha256()  # the intact copy resolves
+    _edit(copy / shipped.name / shipped.version, lambda card: card.update(threshold=0.0))
+    with pytest.raises(ModelError, match="model.json is tampered or corrupt"):
+        resolve(None, "cnn")
+
+
+def test_the_repository_manifest_pins_every_shipped_card():
+    from protfam_core.registry.bundles import load_manifest, registry_dir
+
+    manifest = load_manifest()
+    for name, entry in manifest["models"].items():
+        assert set(entry["cards"]) == set(entry["versions"]), name
+        for version, sha in entry["cards"].items():
+            assert Bundle.load(registry_dir() / name / version).card_sha256() == sha, (name, version)
