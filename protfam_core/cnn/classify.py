@@ -136,12 +136,16 @@ class FamilyClassifier:
         if stranger is not None:
             raise ModelError(f"a placement in frame {stranger!r}, which the CNN {self.cnn_bundle.ref} does not know")
 
+    def _own_frame_scores(self, fps: Fingerprints) -> Iterator[float]:
+        """The CNN output of its own frame's family for each placed row of `fps`, in row order."""
+        placed = fps.placed()
+        probs = self.cnn(placed.vectors.reshape(len(placed), 3, self.fingerprinter.latent_dim))
+        return iter(family_scores(probs, placed.frames, self.families).tolist())
+
     def score(self, fps: Fingerprints) -> list[tuple[str, list[Candidate]]]:
         """Stage 4's scores: per query (in input order) its candidates, each the CNN output of its own frame."""
         self.check_fingerprints(fps)
-        placed = fps.placed()
-        probs = self.cnn(placed.vectors.reshape(len(placed), 3, self.fingerprinter.latent_dim))
-        scores = iter(family_scores(probs, placed.frames, self.families).tolist())
+        scores = self._own_frame_scores(fps)
         out: list[tuple[str, list[Candidate]]] = []
         for qid, frame, evalue in zip(fps.ids, fps.frames, fps.evalues.tolist(), strict=True):
             if not out or out[-1][0] != qid:
@@ -163,9 +167,7 @@ class FamilyClassifier:
         placed_rows = [f is not None for f in fps.frames] if fps.frames is not None else []
         if fps.spans is None or bool((fps.spans[:, 0] == 0)[placed_rows].any()):
             raise InputError("domain calls need placements of every domain: prep-msa place --domains")
-        placed = fps.placed()
-        probs = self.cnn(placed.vectors.reshape(len(placed), 3, self.fingerprinter.latent_dim))
-        scores = iter(family_scores(probs, placed.frames, self.families).tolist())
+        scores = self._own_frame_scores(fps)
         hits: dict[str, list[Domain]] = {}
         for qid, frame, (_, start, end), evalue in zip(fps.ids, fps.frames, fps.spans.tolist(), fps.evalues.tolist(),
                                                         strict=True):  # fmt: skip
