@@ -148,7 +148,7 @@ def main() -> None:
     args = ap.parse_args()
     data = load_dataset(args.dataset)
     clf = FamilyClassifier()
-    hmms = list(clf.frames._hmms.values())
+    hmms = [clf.frames.hmm(f) for f in clf.frames.families]
     results: dict = {"command": f"python {shlex.join(sys.argv)}"}
     rules = {}
     for split, seed in (("val", args.seed), ("test", args.seed + 1)):
