@@ -8,6 +8,8 @@ Protocols on one dataset (default build/dataset, random split), same run, same 2
       only measures it; the known-family fraction unassigned comes from (b);
   (e) anchor: pyhmmer hmmscan and hmmsearch of the same test sequences against the same frame HMMs (best hit;
       E-value cut chosen with the CNN's calibration rule on the same validation sets: val split + open-set val half);
+  short families: (b) and (e) on the test members of the families whose frame is under 50 columns (the domains the
+      paper's 50..1200 filter dropped);
   control: can the gap/padding pattern of the placed rows alone tell member rows from foreign-frame rows?
 
 Usage: python benchmarks/classify_accuracy.py [--dataset build/dataset] [--out build/bench/classify]
@@ -20,6 +22,7 @@ import json
 import shlex
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -71,8 +74,11 @@ def gap_control(classifier: FamilyClassifier, cache: FeatureCache) -> dict[str, 
     }
 
 
-def anchor(hmms, dataset, records, truth, cut: float, mode: str) -> dict[str, float]:
-    """Anchor accuracy, macro F1 and speed on `records` at E-value cut `cut`."""
+SHORT = 50  # frame columns below which a family counts as short
+
+
+def anchor(hmms, dataset, records, truth, cut: float, mode: str) -> tuple[dict[str, float], list[str]]:
+    """Anchor accuracy, macro F1 and speed on `records` at E-value cut `cut`; also its calls."""
     calls, per_s = classify(hmms, records, cut, mode)
     called = [c.family for c in calls]
     avg = macro_average(table1(truth, called, dataset.frames.families))
@@ -82,7 +88,13 @@ def anchor(hmms, dataset, records, truth, cut: float, mode: str) -> dict[str, fl
         "macro_f1": avg.f1,
         "unassigned": float(np.mean([c == UNASSIGNED for c in called])),
         "seqs_per_s": per_s,
-    }
+    }, called
+
+
+def accuracy_on(truth: list[str], called: list[str], families: set[str]) -> float:
+    """Share right among the sequences whose true family is in `families`."""
+    pairs = [(t, c) for t, c in zip(truth, called, strict=True) if t in families]
+    return float(np.mean([t == c for t, c in pairs]))
 
 
 def main() -> None:
@@ -127,10 +139,21 @@ def main() -> None:
     unknown_val, _ = unknown_records(dataset, "val")
     val, val_labels = dataset.records("val"), dataset.labels("val")
     res["e_anchor"] = {}
+    anchor_called = {}
     for mode in ("hmmscan", "hmmsearch"):
-        a = anchor(hmms, dataset, test, truth, calibrated_cut(hmms, val, val_labels, unknown_val, mode), mode)
+        cut = calibrated_cut(hmms, val, val_labels, unknown_val, mode)
+        a, anchor_called[mode] = anchor(hmms, dataset, test, truth, cut, mode)
         a["cnn_throughput_ratio"] = res["b_blind"]["seqs_per_s"] / a["seqs_per_s"]
         res["e_anchor"][mode] = a
+
+    widths = dataset.frames.widths
+    short = {f for f in fams if widths[f] < SHORT}
+    res["short_families"] = {
+        "families": {f: widths[f] for f in sorted(short)},
+        "test_sequences": sum(t in short for t in truth),
+        "blind_accuracy": accuracy_on(blind.truth, blind.calls, short),
+        **{f"anchor_{m}_accuracy": accuracy_on(truth, c, short) for m, c in anchor_called.items()},
+    } if short else {}  # fmt: skip
 
     res["d_open_set"] = {}
     for part in ("test", "val", "all"):  # val chose the rule; test is the figure; all = both, for continuity
@@ -144,6 +167,9 @@ def main() -> None:
             "unknown_families": sorted(set(unknown_fams)),
             "cnn_unassigned": float(np.mean([c.family == UNASSIGNED for c in calls])),
             "anchor_hmmscan_unassigned": float(np.mean([c.family == UNASSIGNED for c in anchor_calls])),
+            "cnn_called_as": dict(
+                Counter(f"{u}->{c.family}" for u, c in zip(unknown_fams, calls, strict=True) if c.family != UNASSIGNED)
+            ),  # fmt: skip
             "cnn_seqs_per_s": len(unknown) / seconds,
         }
     if not args.skip_control:

@@ -1,35 +1,69 @@
-"""Where `classify-cnn predict` spends its time, stage by stage, next to pyhmmer on the same sequences.
+"""`classify-cnn predict` against pyhmmer hmmsearch and hmmscan as whole processes, on the same frames, same run.
 
-Stages of FamilyClassifier on the first N test sequences of a dataset (shipped models): frame search + sensitive search
-fallback, SS/SA prediction, VAE fingerprints, CNN; then the anchor, both ways (hmmscan and hmmsearch of the same frame
-HMMs, 2 threads); the ratio that counts is the one to the faster of the two.
+Queries: the first N test-split sequences of a dataset (all of them if it has fewer). For each thread count:
+- protfam: `classify-cnn predict q.fasta -j T` (the shipped chain or --model);
+- the anchor: a process that loads the frame HMMs the CNN pins, runs pyhmmer (hmmsearch, then hmmscan) with T
+  threads and writes each query's best family, unassigned above an E-value cut chosen with the CNN's calling rule
+  on the same validation sets (val split + the open set's val half; `hmmer_anchor.calibrated_cut`, not timed).
+Each process runs `--repeats` times, alternating; the median wall time counts, peak RSS (the process's own
+`ru_maxrss`) and the accuracy of its calls (unassigned counts as wrong) are reported, and the ratio
+protfam seq/s / anchor seq/s. Then where protfam's time goes, stage by stage, in one process. With `--rss-n` also the
+peak RSS and wall time of one protfam process on that many sequences (the test split repeated, ids made unique).
 
-Usage: python benchmarks/classify_speed.py [--dataset build/dataset] [-n 1000]
+Usage: python benchmarks/classify_speed.py [--dataset build/dataset] [-n 5000] [--threads 1 --threads 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shlex
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from protfam_core.cnn.classify import FamilyClassifier
-from protfam_core.cnn.hmmer_anchor import classify, load_hmms
-from protfam_core.frames.frameset import candidate_placements
-from protfam_core.msa.dataset import load_dataset
+from protfam_core.cnn.hmmer_anchor import calibrated_cut, classify, load_hmms
+from protfam_core.io.seqio import Record, read_sequences, write_fasta
+
+MODES = ("hmmsearch", "hmmscan")
+# The anchor's process imports only pyhmmer and protfam's readers; the chain's modules are imported in main().
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", default="build/dataset")
-    ap.add_argument("-n", type=int, default=1000)
-    args = ap.parse_args()
-    records = load_dataset(args.dataset).records("test")[: args.n]
-    clf = FamilyClassifier()
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of one process, from its own rusage."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{shlex.join(cmd)} failed: {proc.stderr.read().decode()[-500:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def calls_of(path: Path) -> dict[str, str]:
+    """query_id -> family of a calls TSV (protfam's or the anchor's)."""
+    rows = [line.split("\t") for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    return {r[0]: r[1] for r in rows[1:]}
+
+
+def anchor_process(args: argparse.Namespace) -> None:
+    """The anchor as its own process: read, search, write (what a user of pyhmmer runs)."""
+    records = read_sequences(args.queries)
+    calls, _ = classify(load_hmms(args.hmm), records, args.cut, args.anchor, args.threads[0])
+    lines = ["query_id\tfamily\tscore\tevalue"] + [f"{c.query_id}\t{c.family}\t{c.score}\t{c.evalue}" for c in calls]
+    Path(args.out).write_text("\n".join(lines) + "\n")
+
+
+def stages(clf, records: list[Record]) -> dict[str, float]:
+    """Seconds of each stage of the chain in one process (placement incl. the fallback, SS/SA, VAE, CNN)."""
+    from protfam_core.frames.frameset import candidate_placements
+
     t0 = time.perf_counter()
-    found = candidate_placements(clf.frames, records, clf.evalue, clf.max_candidates, clf.fallback_evalue)
+    found = candidate_placements(clf.frames, records, clf.evalue, clf.max_candidates, clf.fallback_evalue, clf.threads)
     t1 = time.perf_counter()
     ss_sa = dict(zip((r.id for r in records), clf.ss_predictor.predict([r.seq for r in records]), strict=True))
     t2 = time.perf_counter()
@@ -38,20 +72,79 @@ def main() -> None:
     t3 = time.perf_counter()
     clf.cnn(fingerprints)
     t4 = time.perf_counter()
-    hmms = load_hmms(Path(args.dataset) / "frames.hmm")
-    anchor = {}
-    for mode in ("hmmscan", "hmmsearch"):
-        start = time.perf_counter()
-        classify(hmms, records, 1e-3, mode)
-        anchor[mode] = time.perf_counter() - start
-    n = len(records)
-    print(f"command: python {shlex.join(sys.argv)}")
-    print(f"{n} sequences, {len(placements)} candidate placements")
-    for name, sec in [("search + fallback", t1 - t0), ("SS/SA", t2 - t1), ("VAE", t3 - t2), ("CNN", t4 - t3)]:
-        print(f"{name:18s} {sec:7.2f} s  {100 * sec / (t4 - t0):5.1f}%")
-    print(f"{'whole chain':18s} {t4 - t0:7.2f} s  {n / (t4 - t0):7.1f} seq/s")
-    for mode, sec in anchor.items():
-        print(f"{mode + ' (anchor)':18s} {sec:7.2f} s  {n / sec:7.1f} seq/s  ratio {sec / (t4 - t0):.2f}")
+    return {"placement": t1 - t0, "ss_sa": t2 - t1, "vae": t3 - t2, "cnn": t4 - t3, "placements": len(placements)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="build/dataset")
+    ap.add_argument("-n", type=int, default=5000)
+    ap.add_argument("--threads", type=int, action="append", help="thread counts (repeatable; default 2)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--model", default=None, help="CNN bundle (default: the shipped one)")
+    ap.add_argument("--rss-n", type=int, default=0, help="also one protfam run on this many sequences")
+    ap.add_argument("--out", default="build/bench/speed.json")
+    ap.add_argument("--anchor", choices=MODES, help=argparse.SUPPRESS)  # the anchor's own process
+    ap.add_argument("--hmm", help=argparse.SUPPRESS)
+    ap.add_argument("--cut", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--queries", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    args.threads = args.threads or [2]
+    if args.anchor:
+        return anchor_process(args)
+    from protfam_core.cnn.classify import FamilyClassifier
+    from protfam_core.msa.dataset import load_dataset
+    from protfam_core.msa.open_set import unknown_records
+
+    data = load_dataset(args.dataset)
+    records, labels = data.records("test")[: args.n], data.labels("test")[: args.n]
+    truth = dict(zip((r.id for r in records), labels, strict=True))
+    clf = FamilyClassifier(args.model, threads=args.threads[-1])
+    hmm = str(clf.frames_bundle.file("hmm"))
+    hmms = load_hmms(hmm)
+    unknown_val, _ = unknown_records(data, "val")
+    cuts = {m: calibrated_cut(hmms, data.records("val"), data.labels("val"), unknown_val, m) for m in MODES}
+    res: dict = {"command": f"python {shlex.join(sys.argv)}", "sequences": len(records), "model": clf.cnn_bundle.ref}
+    res["anchor_evalue_cuts"] = cuts
+    me = [sys.executable, str(Path(__file__).resolve())]
+    with tempfile.TemporaryDirectory() as tmp:
+        queries = Path(tmp) / "q.fasta"
+        write_fasta(records, queries)
+        model = ["--model", args.model] if args.model else []
+        for threads in args.threads:
+            out = {name: Path(tmp) / f"{name}.tsv" for name in ("protfam", *MODES)}
+            cmds = {"protfam": ["classify-cnn", "predict", str(queries), "-j", str(threads), "-o", str(out["protfam"])]}
+            cmds["protfam"] += model
+            for m in MODES:
+                cmds[m] = [*me, "--anchor", m, "--hmm", hmm, "--cut", repr(cuts[m]), "--queries", str(queries)]
+                cmds[m] += ["--threads", str(threads), "--out", str(out[m])]
+            runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
+            for _ in range(args.repeats):
+                for name, cmd in cmds.items():
+                    runs[name].append(timed(cmd))
+            per: dict[str, dict] = {}
+            for name, got in runs.items():
+                wall = statistics.median(w for w, _ in got)
+                called = calls_of(out[name])
+                per[name] = {
+                    "wall_s": wall,
+                    "seqs_per_s": len(records) / wall,
+                    "peak_rss_mb": max(r for _, r in got),
+                    "accuracy": sum(called[q] == t for q, t in truth.items()) / len(truth),
+                    "unassigned": sum(called[q] == "unassigned" for q in truth) / len(truth),
+                }
+            for m in MODES:
+                per["protfam"][f"ratio_to_{m}"] = per[m]["wall_s"] / per["protfam"]["wall_s"]
+            res[f"threads_{threads}"] = per
+        res["stages_in_process"] = stages(clf, records)
+        if args.rss_n:
+            many = [Record(f"{r.id}#{i}", r.seq) for i in range(-(-args.rss_n // len(records))) for r in records]
+            write_fasta(many[: args.rss_n], queries)
+            wall, rss = timed(["classify-cnn", "predict", str(queries), "-o", str(Path(tmp) / "many.tsv"), *model])
+            res["rss_run"] = {"sequences": args.rss_n, "wall_s": wall, "peak_rss_mb": rss}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
+    print(json.dumps(res, indent=2))
 
 
 if __name__ == "__main__":

@@ -23,11 +23,13 @@ from protfam_core.threads import resolve_threads
 app = new_app("Family of raw protein sequences with the paper's CNN on VAE fingerprints; training and evaluation.")
 
 
-def provenance(classifier: FamilyClassifier) -> str:
-    """The '#' line: tool version, threshold and name/version/sha256 (of model.json) of every bundle used."""
+def provenance(classifier: FamilyClassifier, domains: bool = False) -> str:
+    """The '#' line: tool version, threshold (the domain threshold for domain calls) and name/version/sha256 (of
+    model.json) of every bundle used."""
+    threshold = classifier.domain_threshold if domains else classifier.threshold
     parts = [
         f"# classify-cnn {__version__}",
-        f"threshold={classifier.threshold:.6g}",
+        f"{'domain_threshold' if domains else 'threshold'}={threshold:.6g}",
         f"fallback_evalue={classifier.fallback_evalue:.6g}",
     ]
     for role, bundle in classifier.bundles():
@@ -160,7 +162,7 @@ def predict(
         model, frames, vae, ss, threshold, fallback_evalue=fallback_evalue, threads=resolve_threads(threads)
     )
     results = _results(classifier, ctx.obj, sequences, batch_size, domains)
-    header = provenance(classifier)
+    header = provenance(classifier, domains)
     text = format_domains(results, header) if domains else format_calls(results, top_k, header)
     write_text(text, out, stdout=ctx.obj.stdout)
 
@@ -233,7 +235,7 @@ def calibrate(
       classify-cnn calibrate --dataset build/dataset --unknown my_other_families.fasta --out build/cal
     """
     from protfam_core.cnn.calibrate import calibrate as choose
-    from protfam_core.cnn.calibrate import save_calibrated
+    from protfam_core.cnn.calibrate import calibrate_domains, save_calibrated
     from protfam_core.msa.dataset import load_dataset
     from protfam_core.msa.open_set import unknown_records
 
@@ -247,13 +249,16 @@ def calibrate(
     classifier = FamilyClassifier(model, frames, threads=resolve_threads(threads))
     ctx.obj.log(f"calibrating {classifier.cnn_bundle.ref} on {source} and the val split")
     rule = choose(classifier, data.records("val"), data.labels("val"), unknown_seqs)
+    ctx.obj.log("choosing the domain threshold on constructed validation proteins")
+    val, val_labels = data.records("val"), data.labels("val")
+    domains = calibrate_domains(classifier, val, val_labels, unknown_seqs, rule.fallback_evalue_)
     sets = {"known": f"{dataset} val split: {len(data.records('val'))} sequences", "unknown": source}
-    bundle = save_calibrated(classifier, rule, out, sets)
+    bundle = save_calibrated(classifier, rule, out, sets, domains)
     if publish:
         from protfam_core.registry.bundles import publish as publish_bundle
 
         publish_bundle(bundle.path)
-    summary = "\t".join(f"{k}={v:.6g}" for k, v in rule.chosen_.as_dict().items())
+    summary = "\t".join(f"{k}={v:.6g}" for k, v in {**rule.chosen_.as_dict(), "domain_threshold": domains[0]}.items())
     ctx.obj.stdout.write(f"{bundle.path}\t{summary}\n")
 
 

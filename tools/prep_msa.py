@@ -27,6 +27,7 @@ from protfam_core.msa.gaps import COLUMN_GAP_THRESHOLD, SEQUENCE_GAP_THRESHOLD, 
 from protfam_core.msa.split import SPLITS
 from protfam_core.threads import resolve_threads
 
+_DEFAULTS = BuildOptions()
 app = new_app("Align protein families, apply the paper's gap rules, split them, and place new sequences in frames.")
 
 Backend = Annotated[str, typer.Option("--backend", "-b", help=f"Aligner: {', '.join(BACKENDS)}.")]
@@ -95,7 +96,7 @@ def _options(**kwargs) -> BuildOptions:
 
 SplitMode = Annotated[str, typer.Option("--split", help="random (stratified per family) or cluster (MMseqs2).")]
 Seed = Annotated[int, typer.Option(help="Random seed of sampling and splitting.")]
-PerFamily = Annotated[int, typer.Option(help="Sequences sampled per family (before the train pool's spares).")]
+PerFamily = Annotated[int, typer.Option(help="At most this many sequences per family (before the training spares).")]
 MinSize = Annotated[int, typer.Option(help="Drop families with fewer sequences after filtering.")]
 Fractions = Annotated[str, typer.Option(help="train,val,test fractions.")]
 MinLen = Annotated[int, typer.Option(help="Shortest sequence kept.")]
@@ -110,11 +111,11 @@ def split_cmd(
     source: Annotated[Path, typer.Argument(help="Folder of family files (<family>.fasta[.gz]).")],
     out: Out = "-",
     split: SplitMode = "random",
-    per_family: PerFamily = 500,
-    min_family_size: MinSize = 500,
+    per_family: PerFamily = _DEFAULTS.per_family,
+    min_family_size: MinSize = _DEFAULTS.min_family_size,
     fractions: Fractions = "0.8,0.1,0.1",
-    min_length: MinLen = 50,
-    max_length: MaxLen = 1200,
+    min_length: MinLen = _DEFAULTS.min_length,
+    max_length: MaxLen = _DEFAULTS.max_length,
     family: Families = None,
     min_seq_id: MinId = 0.4,
     seed: Seed = 0,
@@ -229,11 +230,11 @@ def build_cmd(
     out: Annotated[Path, typer.Argument(help="Dataset folder to create (replaced if it exists).")],
     backend: Backend = DEFAULT_BACKEND,
     split: SplitMode = "random",
-    per_family: PerFamily = 500,
-    min_family_size: MinSize = 500,
+    per_family: PerFamily = _DEFAULTS.per_family,
+    min_family_size: MinSize = _DEFAULTS.min_family_size,
     fractions: Fractions = "0.8,0.1,0.1",
-    min_length: MinLen = 50,
-    max_length: MaxLen = 1200,
+    min_length: MinLen = _DEFAULTS.min_length,
+    max_length: MaxLen = _DEFAULTS.max_length,
     family: Families = None,
     min_seq_id: MinId = 0.4,
     oversample: Annotated[
@@ -250,7 +251,8 @@ def build_cmd(
     Examples:
       prep-msa build ../shared/data/families/exthomfam build/dataset
       prep-msa build ../shared/data/families/exthomfam build/dataset_cluster --split cluster
-      prep-msa build families/ mini --family tln --family DEATH --per-family 80 --min-family-size 80
+      prep-msa build ../shared/data/families/exthomfam build/dataset_paper --min-length 50 --min-family-size 500
+      prep-msa build families/ mini --family tln --family DEATH --per-family 80
     """
     opts = _options(
         backend=backend,

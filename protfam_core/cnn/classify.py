@@ -5,7 +5,8 @@ placement gives SS/SA-projected channels, the VAEs give the 3 x 30 fingerprint a
 family. The query's score for family f is output f on its placement in frame f (the CNN was trained with rows placed
 in foreign frames as negatives, so that output means "this row belongs to the frame it sits in"). The best candidate
 wins; the call is `unassigned` when no frame is a candidate or the best score is below the threshold. The threshold
-and the fallback search's E-value come from the CNN's card, chosen on validation data (`calibrate.py`).
+and the fallback search's E-value come from the CNN's card, chosen on validation data (`calibrate.py`); so does the
+domain threshold of the per-domain calls (the protein threshold where a card has none).
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class FamilyClassifier:
             card.get("threshold", 0.5) if threshold is None else threshold,
             card.get("fallback_evalue", FALLBACK_EVALUE) if fallback_evalue is None else fallback_evalue,
         )
+        domain_threshold = card.get("domain_threshold", self.rule.threshold_)
+        self.domain_threshold: float = domain_threshold if threshold is None else threshold
         self.max_candidates = max_candidates
         self.evalue = evalue
 
@@ -179,7 +182,8 @@ class FamilyClassifier:
     def domains(self, fps: Fingerprints) -> list[Domain]:
         """Stage 4 per domain: the called domains of every query (input order, then by start); a query without any
         gets one `unassigned` row."""
-        return [d for qid, hits in self.domain_hits(fps).items() for d in resolve_domains(qid, hits, self.threshold)]
+        found = self.domain_hits(fps).items()
+        return [d for qid, hits in found for d in resolve_domains(qid, hits, self.domain_threshold)]
 
     def fingerprint(
         self, records: Sequence[Record], fallback_evalue: float | None = None, domains: bool = False

@@ -1,8 +1,10 @@
 """The benchmark dataset: family sequence sets in, aligned + filtered + split family frames out.
 
-Pipeline (paper section 2.1, plus what real Pfam-derived data needs): upper-case; length filter 50..1200; merge source
-families that are the same family under several names; drop sequences whose residues or ids occur under two labels
-and exact duplicates within a label; drop families below 500 members; sample per family (seeded); split 80/10/10
+Pipeline (paper section 2.1, plus what real Pfam-derived data needs): upper-case; length filter (default 20..1200, a
+window for domains: ANK repeats are 33 residues, zinc fingers 30; the paper's full-length filter is `min_length=50,
+min_family_size=500`); merge source families that are the same family under several names; drop sequences whose
+residues or ids occur under two labels and exact duplicates within a label; drop families below `min_family_size`
+members (default 100); sample up to `per_family` per family (seeded; smaller families keep all); split 80/10/10
 (random, stratified per family, or by MMseqs2 identity clusters); align the TRAINING members only; apply the paper's
 two gap steps; build one hand-architecture HMM per family (the frame). Validation and test members are never aligned:
 they are placed into frames later, exactly like unlabelled queries.
@@ -53,9 +55,9 @@ _SUFFIXES = (".fasta.gz", ".fa.gz", ".faa.gz", ".fasta", ".fa", ".faa")
 class BuildOptions:
     """Every parameter of a dataset build; all of it goes into the card."""
 
-    min_length: int = 50
+    min_length: int = 20
     max_length: int = 1200
-    min_family_size: int = 500
+    min_family_size: int = 100
     per_family: int = 500
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     split: str = "random"
@@ -77,8 +79,8 @@ class BuildOptions:
             raise InputError(f"unknown split mode {self.split!r} (choose from {', '.join(MODES)})")
         if self.min_length < 1 or self.max_length < self.min_length:
             raise InputError(f"bad length range {self.min_length}..{self.max_length}")
-        if self.per_family < 3 or self.min_family_size < self.per_family:
-            raise InputError("need per_family >= 3 and min_family_size >= per_family")
+        if self.min_family_size < 10 or self.per_family < self.min_family_size:
+            raise InputError("need min_family_size >= 10 (one validation and one test member) and per_family >= it")
         if self.oversample < 1.0:
             raise InputError("oversample must be >= 1")
         split_counts(self.per_family, self.fractions)
@@ -222,24 +224,29 @@ def clean_families(families: dict[str, list[Record]], opts: BuildOptions) -> tup
     return kept, info
 
 
+def family_counts(size: int, opts: BuildOptions) -> tuple[int, int, int]:
+    """(train, val, test) targets of a family of `size` members: `per_family` is a cap, smaller families keep all."""
+    return split_counts(min(size, opts.per_family), opts.fractions)
+
+
 def sample_and_split(families: dict[str, list[Record]], opts: BuildOptions) -> tuple[dict[str, FamilySplit], dict]:
     """Per family a seeded sample (val + test + an oversampled training pool) and its split; also the cluster map."""
-    n_train, n_val, n_test = split_counts(opts.per_family, opts.fractions)
-    pool = math.ceil(n_train * opts.oversample)
     samples = {}
     for fam, recs in families.items():
-        samples[fam] = shuffled(recs, opts.seed, fam)[: n_val + n_test + pool]
+        n_train, n_val, n_test = family_counts(len(recs), opts)
+        samples[fam] = shuffled(recs, opts.seed, fam)[: n_val + n_test + math.ceil(n_train * opts.oversample)]
     clusters: dict[str, str] = {}
     splits: dict[str, FamilySplit] = {}
+    assigned: dict[str, str] = {}
     if opts.split == "cluster":
         clusters = mmseqs_clusters(
             [r for recs in samples.values() for r in recs], opts.min_seq_id, opts.coverage, opts.threads
         )
-        assigned: dict[str, str] = {}
-        for fam, recs in samples.items():
+    for fam, recs in samples.items():
+        _, n_val, n_test = family_counts(len(families[fam]), opts)
+        if opts.split == "cluster":
             splits[fam] = cluster_split(recs, clusters, n_val, n_test, opts.seed, fam, assigned)
-    else:
-        for fam, recs in samples.items():
+        else:
             splits[fam] = random_split(recs, n_val, n_test, opts.seed, fam)
     return splits, clusters
 
@@ -280,12 +287,12 @@ def build_dataset(
     tick("splitting", 0, 1)
     splits, clusters = sample_and_split(families, opts)
     tick("splitting", 1, 1)
-    n_train = split_counts(opts.per_family, opts.fractions)[0]
     alignments: dict[str, list[Record]] = {}
     members: dict[str, dict[str, list[Record]]] = {}
     gap_dropped: dict[str, int] = {}
     for i, (fam, parts) in enumerate(splits.items()):
         tick("aligning training members", i, len(splits))
+        n_train = family_counts(len(families[fam]), opts)[0]
         alignments[fam], train, gap_dropped[fam] = _align_and_filter(parts.train, n_train, opts)
         members[fam] = {"train": train, "val": parts.val, "test": parts.test}
     tick("aligning training members", len(splits), len(splits))

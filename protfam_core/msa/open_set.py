@@ -1,8 +1,10 @@
 """Sequences of families a dataset does not contain: the open set that `unassigned` is calibrated and tested on.
 
-The families are those of the dataset's source that its size filter dropped (recorded in the dataset card). They are
-split by family, not by sequence, into a validation half (used to choose the calling rule) and a test half (used only
-to measure it), so that no family of the test half shaped the rule.
+The families are those of the dataset's source that its size filter dropped (recorded in the dataset card), then the
+HOMSTRAD reference families (`homstrad_ref/` beside the source's `families/` folder: 268 structure-defined families,
+none of them an extHomFam family by name). The second part is what keeps an open set once the default dataset covers
+every source family with enough members. They are split by family, not by sequence, into a validation half (used to
+choose the calling rule) and a test half (used only to measure it), so that no family of the test half shaped the rule.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from protfam_core.io.seqio import Record, read_sequences
 from protfam_core.msa.dataset import Dataset
 
 PARTS = ("val", "test", "all")
+REFERENCE = "homstrad_ref"  # the reference families' folder, beside the source's families/ folder
 
 
 def dropped_families(dataset: Dataset) -> list[str]:
@@ -25,30 +28,58 @@ def dropped_families(dataset: Dataset) -> list[str]:
     return sorted({f for name in cleaning.get("families_below_min_size", {}) for f in merged.get(name, [name])})
 
 
+def reference_families(folder: Path) -> list[tuple[str, list[Record]]]:
+    """(family, ungapped upper-case sequences) of every reference alignment in `folder` (PIR-style '>P1;id' FASTA;
+    ids lose the 'P1;')."""
+    out = []
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix != ".md"):
+        recs = read_sequences(path, "fasta")
+        ungapped = [Record(r.id.split(";", 1)[-1], r.seq.replace("-", "").replace(".", "").upper()) for r in recs]
+        out.append((path.name, ungapped))
+    return out
+
+
 def unknown_records(
     dataset: Dataset,
     part: str = "all",
     per_family: int = 40,
     seed: int = 0,
     source: str | Path | None = None,
-    min_length: int = 50,
-    max_length: int = 1200,
+    reference: str | Path | None = None,
     min_family_size: int = 20,
+    min_reference_size: int = 3,
 ) -> tuple[list[Record], list[str]]:
-    """(records, their family) of up to `per_family` seeded sequences per dropped family, none identical to a dataset
-    sequence. Families with at least `min_family_size` usable sequences alternate between the val and test parts."""
+    """(records, their family) of up to `per_family` seeded sequences per unknown family, none identical to a dataset
+    sequence, within the dataset's length window. Dropped source families with at least `min_family_size` usable
+    sequences, then reference families with at least `min_reference_size`, alternate between the val and test parts.
+    `reference` defaults to REFERENCE beside the source's parent folder; where it does not exist only the dropped
+    families count."""
     if part not in PARTS:
         raise InputError(f"unknown open-set part {part!r} (one of {', '.join(PARTS)})")
     folder = Path(source or dataset.card.get("source", ""))
+    params = dataset.card.get("parameters", {})
+    lo, hi = params.get("min_length", 50), params.get("max_length", 1200)
     seen = {r.seq for r in dataset.sequences.values()}
+
+    def pool_of(recs: list[Record]) -> list[Record]:
+        return [r for r in recs if lo <= len(r.seq) <= hi and r.seq not in seen]
+
     usable = []
     for fam in dropped_families(dataset):
         path = next(iter(sorted(folder.glob(f"{fam}.*"))), None)
         if path is None:
             raise InputError(f"family {fam!r} of the dataset's source is not in {folder}")
-        pool = [r for r in read_sequences(path) if min_length <= len(r.seq) <= max_length and r.seq not in seen]
+        pool = pool_of(read_sequences(path))
         if len(pool) >= min_family_size:
             usable.append((fam, pool))
+    ref_folder = Path(reference) if reference is not None else folder.parent.parent / REFERENCE
+    if reference is not None and not ref_folder.is_dir():
+        raise InputError(f"{ref_folder}: no folder of reference families")
+    if ref_folder.is_dir():
+        for fam, recs in reference_families(ref_folder):
+            pool = pool_of(recs)
+            if len(pool) >= min_reference_size:
+                usable.append((fam, pool))
     rng = np.random.default_rng(seed)
     records, labels = [], []
     for k, (fam, pool) in enumerate(usable):

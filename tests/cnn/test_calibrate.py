@@ -72,6 +72,28 @@ def test_calibrate_writes_a_new_bundle_that_predict_uses(tmp_path: Path):
     assert card["fallback_evalue"] in FALLBACK_GRID and 0.0 <= card["threshold"] < 1.0
     clf = FamilyClassifier(str(folder))
     assert (clf.threshold, clf.fallback_evalue) == (card["threshold"], card["fallback_evalue"])
+    domains = card["calibration"]["domains"]["chosen"]  # chosen on constructed validation proteins
+    assert clf.domain_threshold == card["domain_threshold"] == domains["threshold"]
+    assert domains["proteins"] == 300 and 0.0 <= domains["domain_f1"] <= 1.0
+
+
+def test_open_set_adds_reference_families_split_by_family(tmp_path: Path):
+    ds = load_dataset(MINI)
+    ds.card = {**ds.card, "source": str(PREP), "cleaning": {}}
+    ref = tmp_path / "reference"
+    ref.mkdir()
+    body = "MKVLLAGGSTWQPPGHKLEDRIAY" * 3  # 72 residues: inside the mini dataset's 50..1200 window
+    seqs = {"famA": [body[:30] + "--" + body[30:] + x for x in "ACD"], "famB": ["W" + body, "Y" + body]}
+    seqs["famC"] = [body + x for x in "EFG"]
+    for fam, rows in seqs.items():  # PIR-style headers, gapped rows, as in HOMSTRAD
+        (ref / fam).write_text("".join(f">P1;{fam}{i}\n{row}\n" for i, row in enumerate(rows)))
+    records, labels = unknown_records(ds, "all", reference=ref, min_reference_size=3)
+    assert set(labels) == {"famA", "famC"}  # famB has 2 sequences
+    assert all("-" not in r.seq for r in records)
+    val, test = (set(unknown_records(ds, p, reference=ref)[1]) for p in ("val", "test"))
+    assert val == {"famA"} and test == {"famC"}
+    with pytest.raises(InputError, match="reference families"):
+        unknown_records(ds, "all", reference=tmp_path / "nowhere")
 
 
 def test_calibrate_refuses_an_empty_unknown_set(tmp_path: Path, capsys):

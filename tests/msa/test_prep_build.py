@@ -56,6 +56,17 @@ def test_build_merges_splits_aligns_train_only(tmp_path, capsys):
     assert '"families": 4' in capsys.readouterr().err
 
 
+def test_per_family_is_a_cap_and_smaller_families_keep_all_their_members(tmp_path):
+    out = tmp_path / "ds"
+    args = ["build", str(DATA), str(out), "--per-family", "40", "--min-family-size", "25", "--family", "il8"]
+    assert main([*args, "--family", "Band_41_M", "--family", "cyt3", "--oversample", "1"]) == 0
+    per = _check_dataset(out)["counts"]["per_family"]
+    assert (per["il8"]["val"], per["il8"]["test"]) == (4, 4) and per["il8"]["train"] <= 32  # 60 members, cap 40
+    assert (per["Band_41_M"]["val"], per["Band_41_M"]["test"]) == (3, 3)  # 30 members: all of them, 80/10/10
+    assert per["Band_41_M"]["train"] + per["Band_41_M"]["gap_rule_dropped"] == 24
+    assert main(["build", str(DATA), str(tmp_path / "no"), "--min-family-size", "5"]) == 2  # no val/test member
+
+
 def test_build_with_clustalw_the_papers_aligner(tmp_path):
     out = tmp_path / "ds"
     args = ["build", str(DATA), str(out), "--backend", "clustalw", "--family", "il8", "--family", "cyt3"]
