@@ -3,7 +3,8 @@
 Proteins are built by `protfam_core.cnn.constructed` (multi: 2-4 known domains; repeat: 3-6 copies of a short
 family; unknown: a known member and an open-set sequence; random linkers of 5-40 residues). Test proteins use
 test-split members and the open set's test half only; the calling rule of each method (protfam's
-CNN-score threshold per domain, hmmscan's i-Evalue cut) is chosen the same way on proteins built the same way from
+CNN-score threshold and i-Evalue cut per domain, as `classify-cnn calibrate` chooses it; the CNN-score threshold
+alone, to see what the CNN adds; hmmscan's i-Evalue cut) is chosen the same way on proteins built the same way from
 validation members and the open set's validation half: the value with the best domain F1 (ties: the median).
 
 A called domain is right when its family is right and it shares >= 50% of the shorter of it and the true segment.
@@ -22,23 +23,13 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
 from protfam_core.cnn.classify import FamilyClassifier
-from protfam_core.cnn.constructed import best_value, build_proteins, domain_scores, threshold_cut
+from protfam_core.cnn.constructed import best_rule, build_proteins, domain_scores, rule_cut
 from protfam_core.cnn.hmmer_anchor import domain_hits
-from protfam_core.cnn.rule import Domain, resolve_domains
+from protfam_core.cnn.rule import Domain
 from protfam_core.io.seqio import Record
 from protfam_core.msa.dataset import load_dataset
 from protfam_core.msa.open_set import unknown_records
-
-
-def protfam_cut(hits: list[list[Domain]], threshold: float) -> list[list[Domain]]:
-    return threshold_cut(hits, threshold)
-
-
-def hmmer_cut(hits: list[list[Domain]], evalue: float) -> list[list[Domain]]:
-    return [resolve_domains("", [d for d in h if d.evalue <= evalue], -np.inf) for h in hits]
 
 
 def protfam_hits(clf: FamilyClassifier, records: list[Record]) -> list[list[Domain]]:
@@ -74,18 +65,18 @@ def main() -> None:
         theirs = domain_hits(hmms, records)
         theirs_seconds = time.perf_counter() - start
         if split == "val":
-            rules["protfam_threshold"] = best_value(proteins, ours, np.unique([d.score for h in ours for d in h]),
-                                                protfam_cut)  # fmt: skip
-            rules["hmmscan_evalue"] = best_value(proteins, theirs, np.unique([d.evalue for h in theirs for d in h]),
-                                             hmmer_cut)  # fmt: skip
-            results["rules_chosen_on_validation"] = rules
-            results["shipped_domain_threshold"] = clf.domain_threshold
+            rules["protfam"] = best_rule(proteins, ours)
+            rules["protfam_cnn_score_only"] = best_rule(proteins, ours, by_evalue=False)
+            rules["hmmscan"] = best_rule(proteins, theirs, by_score=False)
+            results["rules_chosen_on_validation"] = {k: {"threshold": t, "evalue": e} for k, (t, e) in rules.items()}
+            results["shipped_domain_rule"] = {"threshold": clf.domain_threshold, "evalue": clf.domain_evalue}
         results[split] = {
             "proteins": len(proteins),
             "known_domains": sum(1 for p in proteins for x in p.truth if not x[0].startswith("unknown:")),
-            "protfam": domain_scores(proteins, protfam_cut(ours, rules["protfam_threshold"])),
-            "protfam_shipped": domain_scores(proteins, protfam_cut(ours, clf.domain_threshold)),
-            "hmmscan": domain_scores(proteins, hmmer_cut(theirs, rules["hmmscan_evalue"])),
+            "protfam": domain_scores(proteins, rule_cut(ours, *rules["protfam"])),
+            "protfam_shipped": domain_scores(proteins, rule_cut(ours, clf.domain_threshold, clf.domain_evalue)),
+            "protfam_cnn_score_only": domain_scores(proteins, rule_cut(ours, *rules["protfam_cnn_score_only"])),
+            "hmmscan": domain_scores(proteins, rule_cut(theirs, *rules["hmmscan"])),
             "seconds": {"protfam_chain": ours_seconds, "hmmscan": theirs_seconds},
         }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -26,12 +26,10 @@ app = new_app("Family of raw protein sequences with the paper's CNN on VAE finge
 def provenance(classifier: FamilyClassifier, domains: bool = False) -> str:
     """The '#' line: tool version, threshold (the domain threshold for domain calls) and name/version/sha256 (of
     model.json) of every bundle used."""
-    threshold = classifier.domain_threshold if domains else classifier.threshold
-    parts = [
-        f"# classify-cnn {__version__}",
-        f"{'domain_threshold' if domains else 'threshold'}={threshold:.6g}",
-        f"fallback_evalue={classifier.fallback_evalue:.6g}",
-    ]
+    rule = [f"threshold={classifier.threshold:.6g}"]
+    if domains:
+        rule = [f"domain_threshold={classifier.domain_threshold:.6g}", f"domain_evalue={classifier.domain_evalue:.6g}"]
+    parts = [f"# classify-cnn {__version__}", *rule, f"fallback_evalue={classifier.fallback_evalue:.6g}"]
     for role, bundle in classifier.bundles():
         parts.append(f"{role}={bundle.ref} sha256={bundle.card_sha256()}")
     return "\t".join(parts)
@@ -258,7 +256,8 @@ def calibrate(
         from protfam_core.registry.bundles import publish as publish_bundle
 
         publish_bundle(bundle.path)
-    summary = "\t".join(f"{k}={v:.6g}" for k, v in {**rule.chosen_.as_dict(), "domain_threshold": domains[0]}.items())
+    chosen = {**rule.chosen_.as_dict(), "domain_threshold": domains[0], "domain_evalue": domains[1]}
+    summary = "\t".join(f"{k}={v:.6g}" for k, v in chosen.items())
     ctx.obj.stdout.write(f"{bundle.path}\t{summary}\n")
 
 

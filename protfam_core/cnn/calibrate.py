@@ -1,23 +1,22 @@
 """`classify-cnn calibrate`: the calling rule (score threshold, fallback E-value) chosen on validation data only.
 
 Two validation sets decide it together (`CallingRule.fit`): members of the known families (the dataset's validation
-split) and sequences of families the model does not know (the open set's validation half). The domain threshold of
-`--domains` is chosen apart, on whole proteins built from the same two sets (`cnn.constructed`): the CNN-score cut
-with the best domain F1. The result is a new CNN bundle: the same network, the card's rules replaced and the
-calibration recorded.
+split) and sequences of families the model does not know (the open set's validation half). The domain rule of
+`--domains` is chosen apart, on whole proteins built from the same two sets (`cnn.constructed`): the CNN-score
+threshold and independent E-value cut with the best domain F1. The result is a new CNN bundle: the same network, the
+card's rules replaced and the calibration recorded.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-
 from protfam_core.cnn.classify import FamilyClassifier
-from protfam_core.cnn.constructed import best_value, build_proteins, domain_scores, threshold_cut
+from protfam_core.cnn.constructed import best_rule, build_proteins, domain_scores, rule_cut
 from protfam_core.cnn.rule import FALLBACK_GRID, CallingRule, Candidate
 from protfam_core.errors import InputError
 from protfam_core.io.seqio import Record
@@ -51,9 +50,9 @@ def calibrate_domains(
     fallback_evalue: float,
     n: int = 100,
     seed: int = 0,
-) -> tuple[float, dict]:
-    """The domain threshold: the CNN-score cut with the best domain F1 on `n` validation proteins of each kind built
-    from `known` (by label) and `unknown`; returns it with its validation figures."""
+) -> tuple[float, float, dict]:
+    """The domain rule: the CNN-score threshold and E-value cut with the best domain F1 on `n` validation proteins of
+    each kind built from `known` (by label) and `unknown`; returns both with the rule's validation figures."""
     members: dict[str, list[Record]] = defaultdict(list)
     for rec, fam in zip(known, labels, strict=True):
         members[fam].append(rec)
@@ -61,9 +60,9 @@ def calibrate_domains(
     records = [p.record for p in proteins]
     found = classifier.domain_hits(classifier.fingerprint(records, fallback_evalue, domains=True))
     hits = [found[r.id] for r in records]
-    threshold = best_value(proteins, hits, np.unique([d.score for h in hits for d in h]), threshold_cut)
-    figures = domain_scores(proteins, threshold_cut(hits, threshold))
-    return threshold, {"proteins": len(proteins), "seed": seed, **figures}
+    threshold, evalue = best_rule(proteins, hits)
+    figures = domain_scores(proteins, rule_cut(hits, threshold, evalue))
+    return threshold, evalue, {"proteins": len(proteins), "seed": seed, **figures}
 
 
 def _with_fallback(
@@ -84,10 +83,10 @@ def save_calibrated(
     rule: CallingRule,
     out_dir: str | Path,
     sets: dict[str, str],
-    domains: tuple[float, dict] | None = None,
+    domains: tuple[float, float, dict] | None = None,
 ) -> Bundle:
-    """A new CNN bundle: the same ONNX network, the card's rule replaced by `rule` (and the domain threshold by
-    `domains`' (threshold, validation figures)), the calibration recorded.
+    """A new CNN bundle: the same ONNX network, the card's rule replaced by `rule` (and the domain rule by `domains`'
+    (threshold, E-value cut, validation figures)), the calibration recorded.
 
     The version is the next one of the model's name, so the old bundle (and whatever pins it) stays as it was."""
     source = classifier.cnn_bundle
@@ -107,11 +106,16 @@ def save_calibrated(
     )
     card.pop("max_unassigned_val", None)
     card.pop("domain_threshold", None)
+    card.pop("domain_evalue", None)
     if domains is not None:
-        card["domain_threshold"] = domains[0]
+        threshold, evalue, figures = domains
+        card["domain_threshold"] = threshold
+        if math.isfinite(evalue):
+            card["domain_evalue"] = evalue
         card["calibration"]["domains"] = {
-            "rule": "max domain F1 on constructed validation proteins (multi, repeat, unknown); median of ties",
-            "chosen": {"threshold": domains[0], **domains[1]},
+            "rule": "max domain F1 on constructed validation proteins (multi, repeat, unknown): coordinate ascent "
+            "over the hits' independent E-values and CNN scores; median of ties",
+            "chosen": {"threshold": threshold, "evalue": evalue if math.isfinite(evalue) else None, **figures},
         }
     card["pins"] = pins(
         {"frames": classifier.frames_bundle, "vae": classifier.vae_bundle, "ss": classifier.ss_predictor.bundle}

@@ -6,11 +6,12 @@ family. The query's score for family f is output f on its placement in frame f (
 in foreign frames as negatives, so that output means "this row belongs to the frame it sits in"). The best candidate
 wins; the call is `unassigned` when no frame is a candidate or the best score is below the threshold. The threshold
 and the fallback search's E-value come from the CNN's card, chosen on validation data (`calibrate.py`); so does the
-domain threshold of the per-domain calls (the protein threshold where a card has none).
+domain rule of the per-domain calls (threshold and E-value cut; the protein threshold where a card has none).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -82,6 +83,7 @@ class FamilyClassifier:
         )
         domain_threshold = card.get("domain_threshold", self.rule.threshold_)
         self.domain_threshold: float = domain_threshold if threshold is None else threshold
+        self.domain_evalue: float = card.get("domain_evalue", math.inf)
         self.max_candidates = max_candidates
         self.evalue = evalue
 
@@ -180,10 +182,13 @@ class FamilyClassifier:
         return hits
 
     def domains(self, fps: Fingerprints) -> list[Domain]:
-        """Stage 4 per domain: the called domains of every query (input order, then by start); a query without any
-        gets one `unassigned` row."""
-        found = self.domain_hits(fps).items()
-        return [d for qid, hits in found for d in resolve_domains(qid, hits, self.domain_threshold)]
+        """Stage 4 per domain: the called domains of every query (input order, then by start) under the card's domain
+        rule (CNN score >= domain threshold, independent E-value <= domain E-value cut); a query without any gets one
+        `unassigned` row."""
+        out = []
+        for qid, hits in self.domain_hits(fps).items():
+            out += resolve_domains(qid, [h for h in hits if h.evalue <= self.domain_evalue], self.domain_threshold)
+        return out
 
     def fingerprint(
         self, records: Sequence[Record], fallback_evalue: float | None = None, domains: bool = False

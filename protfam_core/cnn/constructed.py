@@ -4,7 +4,7 @@ A constructed protein is real sequences of a dataset joined by random linkers of
 - multi: 2-4 members of different known families;
 - repeat: 3-6 members of one of the 8 shortest known families;
 - unknown: one known member and one sequence of a family the model does not know, in random order.
-Built from validation members (and the open set's validation half) they choose the domain threshold
+Built from validation members (and the open set's validation half) they choose the domain rule
 (`cnn.calibrate.calibrate_domains`); built from test members they measure it (`benchmarks/domain_accuracy.py`).
 
 A called domain is right when its family is right and it shares >= 50% of the shorter of it and the true segment.
@@ -12,9 +12,10 @@ A called domain is right when its family is right and it shares >= 50% of the sh
 
 from __future__ import annotations
 
+import math
 import random
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -115,16 +116,40 @@ def domain_scores(proteins: Sequence[Protein], calls: Sequence[Sequence[Domain]]
     }
 
 
-Cut = Callable[[Sequence[Sequence[Domain]], float], list[list[Domain]]]
+def rule_cut(hits: Sequence[Sequence[Domain]], threshold: float, evalue: float = math.inf) -> list[list[Domain]]:
+    """The called domains of each protein under a domain rule: CNN score >= `threshold` and independent E-value <=
+    `evalue`, then `resolve_domains`."""
+    return [resolve_domains("", [d for d in h if d.evalue <= evalue], threshold) for h in hits]
 
 
-def threshold_cut(hits: Sequence[Sequence[Domain]], threshold: float) -> list[list[Domain]]:
-    """The called domains of each protein at a CNN-score threshold (`resolve_domains`)."""
-    return [resolve_domains("", h, threshold) for h in hits]
+def _best_of(proteins: Sequence[Protein], hits: Sequence[Sequence[Domain]], rules: list[tuple[float, float]]):
+    """The (threshold, E-value cut) of `rules` with the best domain F1; ties: the median of the tied rules."""
+    f1 = [domain_scores(proteins, rule_cut(hits, t, e))["domain_f1"] for t, e in rules]
+    ties = [r for r, f in zip(rules, f1, strict=True) if f >= max(f1) - 1e-12]
+    return ties[(len(ties) - 1) // 2]
 
 
-def best_value(proteins: Sequence[Protein], hits: Sequence[Sequence[Domain]], values: np.ndarray, cut: Cut) -> float:
-    """The value of a rule with the best domain F1 on these (validation) proteins; ties: the median value."""
-    f1 = np.array([domain_scores(proteins, cut(hits, v))["domain_f1"] for v in values])
-    best = np.flatnonzero(f1 >= f1.max() - 1e-12)
-    return float(values[best[(len(best) - 1) // 2]])
+def best_rule(
+    proteins: Sequence[Protein],
+    hits: Sequence[Sequence[Domain]],
+    by_score: bool = True,
+    by_evalue: bool = True,
+    rounds: int = 3,
+) -> tuple[float, float]:
+    """The domain rule (CNN-score threshold, independent E-value cut) with the best domain F1 on these (validation)
+    proteins: coordinate ascent from (0, no cut) over every E-value, then every score, of the hits (exact in each
+    coordinate, `rounds` times or until it stops moving). `by_score=False` keeps every score (an E-value rule, as
+    hmmscan users cut), `by_evalue=False` every E-value."""
+    scores = sorted({0.0, *(d.score for h in hits for d in h)})
+    evalues = sorted({math.inf, *(d.evalue for h in hits for d in h)})
+    rule = (0.0 if by_score else -math.inf, math.inf)
+    for _ in range(rounds):
+        moved = rule
+        if by_evalue:
+            moved = _best_of(proteins, hits, [(moved[0], e) for e in evalues])
+        if by_score:
+            moved = _best_of(proteins, hits, [(t, moved[1]) for t in scores])
+        if moved == rule:
+            break
+        rule = moved
+    return float(rule[0]), float(rule[1])

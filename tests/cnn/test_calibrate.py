@@ -74,6 +74,9 @@ def test_calibrate_writes_a_new_bundle_that_predict_uses(tmp_path: Path):
     assert (clf.threshold, clf.fallback_evalue) == (card["threshold"], card["fallback_evalue"])
     domains = card["calibration"]["domains"]["chosen"]  # chosen on constructed validation proteins
     assert clf.domain_threshold == card["domain_threshold"] == domains["threshold"]
+    assert clf.domain_evalue == card.get("domain_evalue", float("inf")) and domains["evalue"] == card.get(
+        "domain_evalue"
+    )
     assert domains["proteins"] == 300 and 0.0 <= domains["domain_f1"] <= 1.0
 
 

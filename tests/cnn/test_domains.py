@@ -118,3 +118,18 @@ def test_constructed_proteins_hold_their_segments_and_perfect_calls_score_one():
     figures = domain_scores(proteins, calls)
     assert figures["domain_recall"] == figures["domain_precision"] == figures["proteins_exact"] == 1.0
     assert figures["boundary_error_residues"] == 0.0 and figures["unknown_segments_called"] == 0.0
+
+
+def test_the_domain_rule_takes_the_evalue_cut_where_the_cnn_score_cannot_tell():
+    from protfam_core.cnn.constructed import best_rule, build_proteins, rule_cut
+    from protfam_core.io.seqio import Record
+
+    members = {f: [Record(f"{f}{i}", (f * 20)[: 30 + i]) for i in range(6)] for f in ("AC", "DE", "FG", "LM")}
+    proteins = build_proteins(members, [], 4, seed=2)
+    hits = [[Domain("", f, s, e, 0.9, 1e-20) for f, s, e in p.truth] for p in proteins]
+    for h, p in zip(hits, proteins, strict=True):  # a high-scoring false hit of weak E-value beside every protein
+        h.append(Domain("", "HIK", p.truth[-1][2] + 3, p.truth[-1][2] + 40, 0.95, 1.0))
+    threshold, evalue = best_rule(proteins, hits)
+    assert evalue < 1.0 and threshold <= 0.9  # the E-value cut drops the false hits; no score cut could
+    assert best_rule(proteins, hits, by_evalue=False) == (0.0, float("inf"))  # by score: keep all or lose the true
+    assert all(d.family != "HIK" for calls in rule_cut(hits, threshold, evalue) for d in calls)
