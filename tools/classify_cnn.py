@@ -128,7 +128,7 @@ def predict(
             "model's; 0 = off).",
         ),
     ] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Sequences per batch.")] = 256,
+    batch_size: Annotated[int, typer.Option(min=1, help="Sequences per batch (memory grows with it).")] = 1024,
     domains: Annotated[
         bool,
         typer.Option(
