@@ -10,7 +10,7 @@ import numpy as np
 import typer
 from protfam_tools._cli import Out, Threads, new_app, run
 
-from protfam_core.errors import InputError
+from protfam_core.errors import InputError, ModelError
 from protfam_core.io.atomic import write_text
 from protfam_core.io.fingerprints import Fingerprints, concat, format_tsv, read_fingerprints, read_ids
 from protfam_core.search.distances import METRICS, pairwise
@@ -106,6 +106,11 @@ def search(
     q = concat([_read(s, idx.dim, ctx.obj.stdin, ids) for s in queries])
     if not len(q):
         raise InputError("no query has a fingerprint (no candidate frame for any of them)")
+    if q.model and idx.meta.get("model") and q.model != idx.meta["model"]:
+        raise ModelError(
+            f"the queries were made by {q.model}, the index by {idx.meta['model']}: fingerprints of different models "
+            f"are not comparable (encode the queries with {idx.meta['model']}, or index with {q.model})"
+        )
     w = _weights(weights, idx.dim)
     with ctx.obj.progress(transient=True, hide=len(q) < 10_000) as bar:
         task = bar.add_task("searching", total=len(q))
@@ -113,9 +118,6 @@ def search(
             q.vectors, k, metric, p=p, weights=w, exact=exact, ef_search=ef_search, nprobe=nprobe,
             on_block=lambda n: bar.advance(task, n), threads=resolve_threads(threads),
         )  # fmt: skip
-    if q.model and idx.meta.get("model") and q.model != idx.meta["model"]:
-        ctx.obj.log(f"warning: queries were made by model {q.model}, the index by {idx.meta['model']}: "
-                     "fingerprints of different models are not comparable")  # fmt: skip
     undefined = int(np.sum(res.indices[:, 0] < 0))
     if undefined:
         ctx.obj.log(f"note: {undefined} queries have no defined {metric} distance to any target (e.g. a constant "

@@ -215,7 +215,12 @@ def test_model_id_travels_from_encode_vae_tsv_to_the_index(tmp_path, published, 
     index = FingerprintIndex.load(out)
     assert index.meta["model"] == "vae/7" and index.dim == 90
     np.testing.assert_array_equal(index.get("seq3").vectors[0], z[3].reshape(-1))
-    other = tsv_text(["q"], z[:1] + 0.01, "vae/8")
-    code, text = _cli(["search", "-", "-i", str(out), "-k", "1"], stdin=other)
+    same = tsv_text(["q"], z[:1] + 0.01, "vae/7")
+    code, text = _cli(["search", "-", "-i", str(out), "-k", "1"], stdin=same)
     assert code == 0 and _rows(text)[0][2] == "seq0"
-    assert "made by model vae/8, the index by vae/7" in capsys.readouterr().err
+    other = tsv_text(["q"], z[:1] + 0.01, "vae/8")  # another VAE's fingerprints are refused, as the CNN refuses them
+    capsys.readouterr()
+    code, text = _cli(["search", "-", "-i", str(out), "-k", "1"], stdin=other)
+    err = capsys.readouterr().err
+    assert code != 0 and text == "" and "made by vae/8, the index by vae/7" in err
+    assert len(err.strip().splitlines()) == 1
