@@ -31,14 +31,12 @@ from protfam_core.msa.dataset import load_dataset
 from protfam_core.registry.bundles import resolve
 from protfam_core.vae.encode import Fingerprinter
 
-LATENT = 30
-
 
 def without_ss_sa(fingerprints: np.ndarray) -> np.ndarray:
-    """The fingerprints with their ss and sa parts (values 30..89) set to 0."""
-    out = np.array(fingerprints, dtype=np.float32, copy=True).reshape(len(fingerprints), -1)
-    out[:, LATENT:] = 0.0
-    return out.reshape(np.shape(fingerprints))
+    """(n, 3, latent) fingerprints with their ss and sa rows set to 0."""
+    out = np.array(fingerprints, dtype=np.float32, copy=True)
+    out[:, 1:, :] = 0.0
+    return out
 
 
 def main() -> None:

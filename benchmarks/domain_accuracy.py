@@ -20,7 +20,6 @@ import json
 import shlex
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 from protfam_core.cnn.classify import FamilyClassifier
@@ -52,11 +51,8 @@ def main() -> None:
     results: dict = {"command": f"python {shlex.join(sys.argv)}"}
     rules = {}
     for split, seed in (("val", args.seed), ("test", args.seed + 1)):
-        members: dict[str, list[Record]] = defaultdict(list)
-        for rec, fam in zip(data.records(split), data.labels(split), strict=True):
-            members[fam].append(rec)
         strangers = list(zip(*unknown_records(data, split), strict=True))
-        proteins = build_proteins(members, strangers, args.n, seed)
+        proteins = build_proteins(data.records(split), data.labels(split), strangers, args.n, seed)
         records = [p.record for p in proteins]
         start = time.perf_counter()
         ours = protfam_hits(clf, records)

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from classify_speed import stages  # this folder's script (on sys.path when run as benchmarks/family_scaling.py)
 
 from protfam_core.cnn.classify import FamilyClassifier
 from protfam_core.cnn.hmmer_anchor import best_hits
@@ -67,18 +68,9 @@ def main() -> None:
         scan = best_of(args.repeats, best_hits, hmms, queries, "hmmscan", args.threads)
         rows.append({"families": k, "protfam_placement_s": place, "hmmsearch_s": search, "hmmscan_s": scan})
         print(json.dumps(rows[-1]), flush=True)
-    found = candidate_placements(clf.frames, queries, clf.evalue, clf.max_candidates, clf.fallback_evalue)
-    placements = [p for r in queries for p in found[r.id]]
-    start = time.perf_counter()
-    ss = dict(zip((r.id for r in queries), clf.ss_predictor.predict([r.seq for r in queries]), strict=True))
-    t_ss = time.perf_counter() - start
-    start = time.perf_counter()
-    fps = clf.fingerprinter.transform(placements, [ss[p.query_id] for p in placements])
-    t_vae = time.perf_counter() - start
-    start = time.perf_counter()
-    clf.cnn(fps)
-    t_cnn = time.perf_counter() - start
-    res["fixed_stages_s"] = {"ss_sa": t_ss, "vae": t_vae, "cnn": t_cnn, "placements": len(placements)}
+    timed = stages(clf, queries)  # one process, the same queries: placement (unused here), SS/SA, VAE, CNN
+    t_ss, t_vae, t_cnn = timed["ss_sa"], timed["vae"], timed["cnn"]
+    res["fixed_stages_s"] = {"ss_sa": t_ss, "vae": t_vae, "cnn": t_cnn, "placements": timed["placements"]}
     res["subsets"] = rows
     fixed = t_ss + t_vae + t_cnn
     ks = np.array([r["families"] for r in rows], float)

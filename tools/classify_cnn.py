@@ -246,11 +246,11 @@ def calibrate(
         source = f"{unknown}: {len(unknown_seqs)} sequences"
     classifier = FamilyClassifier(model, frames, threads=resolve_threads(threads))
     ctx.obj.log(f"calibrating {classifier.cnn_bundle.ref} on {source} and the val split")
-    rule = choose(classifier, data.records("val"), data.labels("val"), unknown_seqs)
-    ctx.obj.log("choosing the domain threshold on constructed validation proteins")
     val, val_labels = data.records("val"), data.labels("val")
+    rule = choose(classifier, val, val_labels, unknown_seqs)
+    ctx.obj.log("choosing the domain rule on constructed validation proteins")
     domains = calibrate_domains(classifier, val, val_labels, unknown_seqs, rule.fallback_evalue_)
-    sets = {"known": f"{dataset} val split: {len(data.records('val'))} sequences", "unknown": source}
+    sets = {"known": f"{dataset} val split: {len(val)} sequences", "unknown": source}
     bundle = save_calibrated(classifier, rule, out, sets, domains)
     if publish:
         from protfam_core.registry.bundles import publish as publish_bundle

@@ -10,7 +10,6 @@ card's rules replaced and the calibration recorded.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,10 +52,7 @@ def calibrate_domains(
 ) -> tuple[float, float, dict]:
     """The domain rule: the CNN-score threshold and E-value cut with the best domain F1 on `n` validation proteins of
     each kind built from `known` (by label) and `unknown`; returns both with the rule's validation figures."""
-    members: dict[str, list[Record]] = defaultdict(list)
-    for rec, fam in zip(known, labels, strict=True):
-        members[fam].append(rec)
-    proteins = build_proteins(members, [(r, "unknown") for r in unknown], n, seed)
+    proteins = build_proteins(known, labels, [(r, "unknown") for r in unknown], n, seed)
     records = [p.record for p in proteins]
     found = classifier.domain_hits(classifier.fingerprint(records, fallback_evalue, domains=True))
     hits = [found[r.id] for r in records]

@@ -185,10 +185,8 @@ class FamilyClassifier:
         """Stage 4 per domain: the called domains of every query (input order, then by start) under the card's domain
         rule (CNN score >= domain threshold, independent E-value <= domain E-value cut); a query without any gets one
         `unassigned` row."""
-        out = []
-        for qid, hits in self.domain_hits(fps).items():
-            out += resolve_domains(qid, [h for h in hits if h.evalue <= self.domain_evalue], self.domain_threshold)
-        return out
+        rule = (self.domain_threshold, self.domain_evalue)
+        return [d for qid, hits in self.domain_hits(fps).items() for d in resolve_domains(qid, hits, *rule)]
 
     def fingerprint(
         self, records: Sequence[Record], fallback_evalue: float | None = None, domains: bool = False

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from protfam_core.cnn.report import UNASSIGNED
-from protfam_core.cnn.rule import Domain, resolve_domains
+from protfam_core.cnn.rule import Domain, resolve_domains, span_overlap
 from protfam_core.io.alphabet import AMINO_ACIDS
 from protfam_core.io.seqio import Record
 
@@ -37,9 +37,13 @@ class Protein(NamedTuple):
 
 
 def build_proteins(
-    members: dict[str, list[Record]], unknown: Sequence[tuple[Record, str]], n: int, seed: int
+    records: Sequence[Record], labels: Sequence[str], unknown: Sequence[tuple[Record, str]], n: int, seed: int
 ) -> list[Protein]:
-    """`n` proteins of each kind from `members` ({family: records}) and `unknown` ((record, family) pairs)."""
+    """`n` proteins of each kind from a split's `records` and their family `labels`, and `unknown` ((record, family)
+    pairs of families the model does not know)."""
+    members: dict[str, list[Record]] = defaultdict(list)
+    for rec, fam in zip(records, labels, strict=True):
+        members[fam].append(rec)
     rng = random.Random(seed)
     families = sorted(members)
     lengths = {f: np.median([len(r.seq) for r in members[f]]) for f in families}
@@ -71,11 +75,6 @@ def build_proteins(
     return proteins
 
 
-def _shared(a: tuple[int, int], b: tuple[int, int]) -> float:
-    shared = min(a[1], b[1]) - max(a[0], b[0]) + 1
-    return max(shared, 0) / min(a[1] - a[0] + 1, b[1] - b[0] + 1)
-
-
 def domain_scores(proteins: Sequence[Protein], calls: Sequence[Sequence[Domain]]) -> dict[str, float]:
     """Domain recall/precision/F1, boundary error of the right ones, exact proteins, unknown segments called."""
     true_known = right = called = exact = unknown_total = unknown_called = 0
@@ -90,7 +89,7 @@ def domain_scores(proteins: Sequence[Protein], calls: Sequence[Sequence[Domain]]
         for d in found:
             hit = next(
                 (j for j, t in enumerate(known) if j not in matched and t[0] == d.family
-                 and _shared((d.start, d.end), (t[1], t[2])) >= 0.5),
+                 and span_overlap((d.start, d.end), (t[1], t[2])) >= 0.5),
                 None,
             )  # fmt: skip
             if hit is not None:
@@ -103,7 +102,7 @@ def domain_scores(proteins: Sequence[Protein], calls: Sequence[Sequence[Domain]]
         for t in protein.truth:
             if t[0].startswith(UNKNOWN):
                 unknown_total += 1
-                unknown_called += any(_shared((d.start, d.end), (t[1], t[2])) >= 0.5 for d in found)
+                unknown_called += any(span_overlap((d.start, d.end), (t[1], t[2])) >= 0.5 for d in found)
     recall, precision = right / max(true_known, 1), right / max(called, 1)
     return {
         "domain_recall": recall,
@@ -119,7 +118,7 @@ def domain_scores(proteins: Sequence[Protein], calls: Sequence[Sequence[Domain]]
 def rule_cut(hits: Sequence[Sequence[Domain]], threshold: float, evalue: float = math.inf) -> list[list[Domain]]:
     """The called domains of each protein under a domain rule: CNN score >= `threshold` and independent E-value <=
     `evalue`, then `resolve_domains`."""
-    return [resolve_domains("", [d for d in h if d.evalue <= evalue], threshold) for h in hits]
+    return [resolve_domains("", h, threshold, evalue) for h in hits]
 
 
 def _best_of(proteins: Sequence[Protein], hits: Sequence[Sequence[Domain]], rules: list[tuple[float, float]]):

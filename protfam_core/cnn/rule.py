@@ -199,19 +199,21 @@ class Domain(NamedTuple):
     evalue: float
 
 
-def _overlap(a: Domain, b: Domain) -> float:
-    """Residues two domains share, as a share of the shorter one."""
-    shared = min(a.end, b.end) - max(a.start, b.start) + 1
-    return max(shared, 0) / min(a.end - a.start + 1, b.end - b.start + 1)
+def span_overlap(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Residues two 1-based inclusive (start, end) spans share, as a share of the shorter one."""
+    shared = min(a[1], b[1]) - max(a[0], b[0]) + 1
+    return max(shared, 0) / min(a[1] - a[0] + 1, b[1] - b[0] + 1)
 
 
-def resolve_domains(query_id: str, hits: Sequence[Domain], threshold: float) -> list[Domain]:
-    """The called domains of one query, by start: every hit scoring at least `threshold`, the better-supported first
+def resolve_domains(query_id: str, hits: Sequence[Domain], threshold: float, evalue: float = math.inf) -> list[Domain]:
+    """The called domains of one query, by start: every hit scoring at least `threshold` with an independent E-value
+    of at most `evalue`, the better-supported first
     (higher CNN score, then lower E-value), each kept unless it shares more than half of the shorter one with a domain
     already kept (the role of Pfam's clan competition: of two families claiming one segment, the better one stays;
     repeats of one family lie side by side and all stay). No domain called: one `unassigned` row without a span."""
     kept: list[Domain] = []
-    for hit in sorted((h for h in hits if h.score >= threshold), key=lambda h: (-h.score, h.evalue, h.start)):
-        if all(_overlap(hit, k) <= 0.5 for k in kept):
+    passing = (h for h in hits if h.score >= threshold and h.evalue <= evalue)
+    for hit in sorted(passing, key=lambda h: (-h.score, h.evalue, h.start)):
+        if all(span_overlap((hit.start, hit.end), (k.start, k.end)) <= 0.5 for k in kept):
             kept.append(hit)
     return sorted(kept, key=lambda h: (h.start, h.end)) or [Domain(query_id, UNASSIGNED, 0, 0, 0.0, math.nan)]

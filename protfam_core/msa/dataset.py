@@ -231,9 +231,10 @@ def family_counts(size: int, opts: BuildOptions) -> tuple[int, int, int]:
 
 def sample_and_split(families: dict[str, list[Record]], opts: BuildOptions) -> tuple[dict[str, FamilySplit], dict]:
     """Per family a seeded sample (val + test + an oversampled training pool) and its split; also the cluster map."""
+    counts = {fam: family_counts(len(recs), opts) for fam, recs in families.items()}
     samples = {}
     for fam, recs in families.items():
-        n_train, n_val, n_test = family_counts(len(recs), opts)
+        n_train, n_val, n_test = counts[fam]
         samples[fam] = shuffled(recs, opts.seed, fam)[: n_val + n_test + math.ceil(n_train * opts.oversample)]
     clusters: dict[str, str] = {}
     splits: dict[str, FamilySplit] = {}
@@ -243,7 +244,7 @@ def sample_and_split(families: dict[str, list[Record]], opts: BuildOptions) -> t
             [r for recs in samples.values() for r in recs], opts.min_seq_id, opts.coverage, opts.threads
         )
     for fam, recs in samples.items():
-        _, n_val, n_test = family_counts(len(families[fam]), opts)
+        _, n_val, n_test = counts[fam]
         if opts.split == "cluster":
             splits[fam] = cluster_split(recs, clusters, n_val, n_test, opts.seed, fam, assigned)
         else:

@@ -108,7 +108,8 @@ def test_constructed_proteins_hold_their_segments_and_perfect_calls_score_one():
 
     members = {f: [Record(f"{f}{i}", (f * 20)[: 30 + i]) for i in range(6)] for f in ("AC", "DE", "FG", "HIK")}
     strangers = [(Record("u", "W" * 40), "famU")]
-    proteins = build_proteins(members, strangers, 5, seed=1)
+    proteins = build_proteins([r for f in members for r in members[f]], [f for f in members for _ in members[f]],
+                              strangers, 5, seed=1)  # fmt: skip
     assert [p.kind for p in proteins].count("repeat") == 5 and len(proteins) == 15
     for p in proteins:
         pieces = [p.record.seq[s - 1 : e] for _, s, e in p.truth]
@@ -125,7 +126,8 @@ def test_the_domain_rule_takes_the_evalue_cut_where_the_cnn_score_cannot_tell():
     from protfam_core.io.seqio import Record
 
     members = {f: [Record(f"{f}{i}", (f * 20)[: 30 + i]) for i in range(6)] for f in ("AC", "DE", "FG", "LM")}
-    proteins = build_proteins(members, [], 4, seed=2)
+    proteins = build_proteins([r for f in members for r in members[f]], [f for f in members for _ in members[f]],
+                              [], 4, seed=2)  # fmt: skip
     hits = [[Domain("", f, s, e, 0.9, 1e-20) for f, s, e in p.truth] for p in proteins]
     for h, p in zip(hits, proteins, strict=True):  # a high-scoring false hit of weak E-value beside every protein
         h.append(Domain("", "HIK", p.truth[-1][2] + 3, p.truth[-1][2] + 40, 0.95, 1.0))
