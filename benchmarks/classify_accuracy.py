@@ -173,9 +173,7 @@ def main() -> None:
             "cnn_seqs_per_s": len(unknown) / seconds,
         }
     if not args.skip_control:
-        res["control_gap_pattern"] = gap_control(
-            clf, FeatureCache(dataset, args.cache, str(clf.ss_predictor.bundle.path))
-        )
+        res["control_gap_pattern"] = gap_control(clf, FeatureCache(dataset, args.cache, str(clf.ss_bundle.path)))
     text = json.dumps(res, indent=2)
     (out / "results.json").write_text(text + "\n")
     print(text)

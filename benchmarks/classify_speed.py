@@ -7,8 +7,10 @@ Queries: the first N test-split sequences of a dataset (all of them if it has fe
   on the same validation sets (val split + the open set's val half; `hmmer_anchor.calibrated_cut`, not timed).
 Each process runs `--repeats` times, alternating; the median wall time counts, peak RSS (the process's own
 `ru_maxrss`) and the accuracy of its calls (unassigned counts as wrong) are reported, and the ratio
-protfam seq/s / anchor seq/s. Then where protfam's time goes, stage by stage, in one process. With `--rss-n` also the
-peak RSS and wall time of one protfam process on that many sequences (the test split repeated, ids made unique).
+protfam seq/s / anchor seq/s. Then where protfam's time goes, stage by stage, in one process. With `--fast` also
+`classify-cnn predict --fast` (its ratios, its stages and the share it leaves to the chain). With `--rss-n` also the
+peak RSS and wall time of one process of each on that many sequences (the test split repeated, ids made unique; the
+last thread count), where a start-up cost weighs less.
 
 Usage: python benchmarks/classify_speed.py [--dataset build/dataset] [-n 5000] [--threads 1 --threads 2]
 """
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import statistics
 import subprocess
@@ -33,15 +34,27 @@ MODES = ("hmmsearch", "hmmscan")
 # The anchor's process imports only pyhmmer and protfam's readers; the chain's modules are imported in main().
 
 
+# A small launcher forks the measured process and times it: Linux carries a process's peak RSS across fork and exec,
+# so a process forked from this (large) benchmark would report the benchmark's own peak as its ru_maxrss.
+_LAUNCHER = """import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(f"{time.perf_counter() - start} {usage.ru_maxrss}", file=sys.stderr)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def timed(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one process, from its own rusage."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{shlex.join(cmd)} failed: {proc.stderr.read().decode()[-500:]}")
-    return wall, usage.ru_maxrss / 1024
+    """(wall seconds, peak RSS in MB) of one process, from its own rusage (through the launcher)."""
+    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = proc.stderr.decode()
+    if proc.returncode != 0:
+        raise SystemExit(f"{shlex.join(cmd)} failed: {err[-500:]}")
+    wall, rss_kb = err.strip().splitlines()[-1].split()
+    return float(wall), int(rss_kb) / 1024
 
 
 def calls_of(path: Path) -> dict[str, str]:
@@ -75,6 +88,27 @@ def stages(clf, records: list[Record]) -> dict[str, float]:
     return {"placement": t1 - t0, "ss_sa": t2 - t1, "vae": t3 - t2, "cnn": t4 - t3, "placements": len(placements)}
 
 
+def fast_stages(clf, records: list[Record]) -> dict[str, float]:
+    """Seconds of each stage of the fast path in one process, and the share of queries it leaves to the chain."""
+    from protfam_core.cnn.fast import forced_candidates
+
+    fast = clf.fast_path
+    t0 = time.perf_counter()
+    top = fast.prefilter.top([r.seq for r in records], fast.rule.top_k)
+    t1 = time.perf_counter()
+    placed = [p for cands in forced_candidates(fast.frames, records, fast.frames.families, top, fast.threads)
+              for p in cands]  # fmt: skip
+    t2 = time.perf_counter()
+    fast.scores(placed)
+    t3 = time.perf_counter()
+    rest = [r for r, c in zip(records, fast.calls(records), strict=True) if c is None]
+    t4 = time.perf_counter()
+    clf.classify(clf.fingerprint(rest))
+    t5 = time.perf_counter()
+    return {"prefilter": t1 - t0, "placement": t2 - t1, "aa_vae_cnn": t3 - t2, "fast_total": t4 - t3,
+            "chain_for_the_rest": t5 - t4, "left_to_chain": len(rest) / len(records)}  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="build/dataset")
@@ -83,6 +117,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--model", default=None, help="CNN bundle (default: the shipped one)")
     ap.add_argument("--rss-n", type=int, default=0, help="also one protfam run on this many sequences")
+    ap.add_argument("--fast", action="store_true", help="also time `classify-cnn predict --fast`")
     ap.add_argument("--out", default="build/bench/speed.json")
     ap.add_argument("--anchor", choices=MODES, help=argparse.SUPPRESS)  # the anchor's own process
     ap.add_argument("--hmm", help=argparse.SUPPRESS)
@@ -113,8 +148,11 @@ def main() -> None:
         model = ["--model", args.model] if args.model else []
         for threads in args.threads:
             out = {name: Path(tmp) / f"{name}.tsv" for name in ("protfam", *MODES)}
+            out["protfam_fast"] = Path(tmp) / "protfam_fast.tsv"
             cmds = {"protfam": ["classify-cnn", "predict", str(queries), "-j", str(threads), "-o", str(out["protfam"])]}
             cmds["protfam"] += model
+            if args.fast:
+                cmds["protfam_fast"] = [*cmds["protfam"][:5], "--fast", "-o", str(out["protfam_fast"]), *model]
             for m in MODES:
                 cmds[m] = [*me, "--anchor", m, "--hmm", hmm, "--cut", repr(cuts[m]), "--queries", str(queries)]
                 cmds[m] += ["--threads", str(threads), "--out", str(out[m])]
@@ -134,14 +172,33 @@ def main() -> None:
                     "unassigned": sum(called[q] == "unassigned" for q in truth) / len(truth),
                 }
             for m in MODES:
-                per["protfam"][f"ratio_to_{m}"] = per[m]["wall_s"] / per["protfam"]["wall_s"]
+                for name in ("protfam", "protfam_fast") if args.fast else ("protfam",):
+                    per[name][f"ratio_to_{m}"] = per[m]["wall_s"] / per[name]["wall_s"]
             res[f"threads_{threads}"] = per
         res["stages_in_process"] = stages(clf, records)
+        if args.fast:
+            fast = FamilyClassifier(args.model, threads=args.threads[-1], fast=True)
+            res["fast_stages_in_process"] = fast_stages(fast, records)
         if args.rss_n:
             many = [Record(f"{r.id}#{i}", r.seq) for i in range(-(-args.rss_n // len(records))) for r in records]
             write_fasta(many[: args.rss_n], queries)
-            wall, rss = timed(["classify-cnn", "predict", str(queries), "-o", str(Path(tmp) / "many.tsv"), *model])
-            res["rss_run"] = {"sequences": args.rss_n, "wall_s": wall, "peak_rss_mb": rss}
+            threads = str(args.threads[-1])
+            many_out = {name: str(Path(tmp) / f"many_{name}.tsv") for name in ("protfam", "protfam_fast", *MODES)}
+            big = {
+                "protfam": ["classify-cnn", "predict", str(queries), "-j", threads, "-o", many_out["protfam"], *model]
+            }
+            if args.fast:
+                big["protfam_fast"] = [*big["protfam"][:5], "--fast", "-o", many_out["protfam_fast"], *model]
+                for m in MODES:
+                    big[m] = [*me, "--anchor", m, "--hmm", hmm, "--cut", repr(cuts[m]), "--queries", str(queries)]
+                    big[m] += ["--threads", threads, "--out", many_out[m]]
+            res["rss_run"] = {"sequences": args.rss_n, "threads": args.threads[-1]}
+            for name, cmd in big.items():
+                wall, rss = timed(cmd)
+                res["rss_run"][name] = {"wall_s": wall, "seqs_per_s": args.rss_n / wall, "peak_rss_mb": rss}
+            for name in ("protfam", "protfam_fast") if args.fast else ():
+                for m in MODES:
+                    res["rss_run"][name][f"ratio_to_{m}"] = res["rss_run"][m]["wall_s"] / res["rss_run"][name]["wall_s"]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
     print(json.dumps(res, indent=2))

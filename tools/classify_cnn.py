@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -24,12 +25,15 @@ app = new_app("Family of raw protein sequences with the paper's CNN on VAE finge
 
 
 def provenance(classifier: FamilyClassifier, domains: bool = False) -> str:
-    """The '#' line: tool version, threshold (the domain threshold for domain calls) and name/version/sha256 (of
-    model.json) of every bundle used."""
+    """The '#' line: tool version, threshold (the domain threshold for domain calls), the fast path's rule where it
+    is on, and name/version/sha256 (of model.json) of every bundle used."""
     rule = [f"threshold={classifier.threshold:.6g}"]
     if domains:
         rule = [f"domain_threshold={classifier.domain_threshold:.6g}", f"domain_evalue={classifier.domain_evalue:.6g}"]
     parts = [f"# classify-cnn {__version__}", *rule, f"fallback_evalue={classifier.fallback_evalue:.6g}"]
+    if classifier.fast_path is not None:
+        fast = classifier.fast_path.rule
+        parts += [f"fast_top_k={fast.top_k}", f"fast_threshold={fast.threshold:.6g}", f"fast_evalue={fast.evalue:.6g}"]
     for role, bundle in classifier.bundles():
         parts.append(f"{role}={bundle.ref} sha256={bundle.card_sha256()}")
     return "\t".join(parts)
@@ -74,6 +78,8 @@ def _results(classifier: FamilyClassifier, streams, source: str, batch_size: int
     from protfam_core.ss.predict import with_ss
 
     if source.endswith(".npy"):
+        if classifier.fast_path is not None:
+            raise InputError(f"--fast takes raw sequences; {source} holds fingerprints")
         fps = read_fingerprints(source)
     else:
         name, text = read_text(source, streams.stdin)
@@ -84,6 +90,8 @@ def _results(classifier: FamilyClassifier, streams, source: str, batch_size: int
             with streams.progress() as bar:
                 task = bar.add_task("classifying", total=len(records))
                 return run(records, batch_size, partial(bar.advance, task))
+        if classifier.fast_path is not None:
+            raise InputError(f"--fast takes raw sequences; {name} holds {stage}")
         if stage == "placements":
             queries = with_ss(parse_queries(name, text), classifier.ss_predictor.model_id, classifier.threads)
             fps = classifier.fingerprinter.encode_queries(queries)
@@ -136,6 +144,14 @@ def predict(
             help="One row per called domain: query_id family start end score evalue (every domain hit is placed).",
         ),
     ] = False,
+    fast: Annotated[
+        bool,
+        typer.Option(
+            "--fast",
+            help="For large inputs: queries the fast path is sure of (3-mer prefilter, forced placement, amino-acid "
+            "CNN) skip the frame search and SS/SA; the others take the full chain. Raw sequences, per-protein calls.",
+        ),
+    ] = False,
     out: Out = "-",
     threads: Threads = 0,
 ) -> None:
@@ -153,11 +169,14 @@ def predict(
     Examples:
       classify-cnn predict examples/queries.fasta
       classify-cnn predict --domains examples/multidomain.fasta
+      classify-cnn predict --fast --threads 0 proteome.fasta > calls.tsv
       cat queries.fasta | classify-cnn predict - --top-k 3 > calls.tsv
       prep-msa place q.fa | predict-ss predict - | encode-vae encode - | classify-cnn predict -
     """
+    if fast and domains:
+        raise InputError("--fast gives per-protein calls; --domains takes the full chain")
     classifier = FamilyClassifier(
-        model, frames, vae, ss, threshold, fallback_evalue=fallback_evalue, threads=resolve_threads(threads)
+        model, frames, vae, ss, threshold, fallback_evalue=fallback_evalue, threads=resolve_threads(threads), fast=fast
     )
     results = _results(classifier, ctx.obj, sequences, batch_size, domains)
     header = provenance(classifier, domains)
@@ -206,6 +225,43 @@ def train(
         publish_bundle(result.cnn_folder)
     summary = ", ".join(f"{k}={v:.4g}" for k, v in result.metrics.items())
     ctx.obj.stdout.write(f"{result.cnn_folder}\t{result.frames_folder}\t{summary}\n")
+
+
+@app.command("train-fast")
+def train_fast(
+    ctx: typer.Context,
+    dataset: Annotated[Path, typer.Option(help="Dataset folder the CNN was trained on.")],
+    out: Annotated[Path, typer.Option(help="Folder for the family-fast bundle.")] = Path("build/fast"),
+    model: Model = None,
+    frames: Frames = None,
+    cache: Cache = Path("build/features"),
+    seed: Annotated[int, typer.Option(help="Random seed (weights, batch order).")] = 0,
+    epochs: Annotated[int, typer.Option(min=1, help="Most epochs.")] = 40,
+    max_minutes: Annotated[float, typer.Option(min=0.0, help="Wall-time bound of the training loop.")] = 6.0,
+    publish: Annotated[bool, typer.Option("--publish", help="Copy the bundle into registry/ as the default.")] = False,
+    threads: Threads = 0,
+) -> None:
+    """Train the fast path of a CNN's chain (`predict --fast`): the 3-mer prefilter and the amino-acid CNN on the
+    train split; the rule (candidates per query, score threshold, E-value cut) on the val split and the open set's
+    val half, as the widest rule with no wrong call there.
+
+    Examples:
+      classify-cnn train-fast --dataset build/dataset --publish
+      classify-cnn train-fast --dataset build/dataset --model build/cnn/family-cnn --out build/fast
+    """
+    require("train", "torch", "onnx", "sklearn")
+    from protfam_core.cnn.model import TrainConfig
+    from protfam_core.cnn.train import train_fast as train
+
+    config = TrainConfig(seed=seed, epochs=epochs, max_minutes=max_minutes)
+    folder = train(dataset, out, config, model, cache, frames, log=ctx.obj.log, threads=resolve_threads(threads))
+    if publish:
+        from protfam_core.registry.bundles import publish as publish_bundle
+
+        publish_bundle(folder)
+    card = json.loads((folder / "model.json").read_text())
+    rule = f"top_k={card['top_k']}\tthreshold={card['threshold']:.6g}\tevalue={card['evalue']:.6g}"
+    ctx.obj.stdout.write(f"{folder}\t{rule}\tval_accepted={card['metrics']['val_accepted']:.4f}\n")
 
 
 @app.command()

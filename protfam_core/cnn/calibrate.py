@@ -113,7 +113,5 @@ def save_calibrated(
             "over the hits' independent E-values and CNN scores; median of ties",
             "chosen": {"threshold": threshold, "evalue": evalue if math.isfinite(evalue) else None, **figures},
         }
-    card["pins"] = pins(
-        {"frames": classifier.frames_bundle, "vae": classifier.vae_bundle, "ss": classifier.ss_predictor.bundle}
-    )
+    card["pins"] = pins({"frames": classifier.frames_bundle, "vae": classifier.vae_bundle, "ss": classifier.ss_bundle})
     return save_bundle(Path(out_dir) / source.name, source.name, "cnn", {"model": source.file("model")}, card)

@@ -7,22 +7,28 @@ in foreign frames as negatives, so that output means "this row belongs to the fr
 wins; the call is `unassigned` when no frame is a candidate or the best score is below the threshold. The threshold
 and the fallback search's E-value come from the CNN's card, chosen on validation data (`calibrate.py`); so does the
 domain rule of the per-domain calls (threshold and E-value cut; the protein threshold where a card has none).
+With a fast bundle (`fast.py`, `predict --fast`) the queries it is sure of are answered before any of this.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
 
 import numpy as np
 
+from protfam_core.cnn.fast import FastPath, FastRule
 from protfam_core.cnn.rule import Call, CallingRule, Candidate, Domain, resolve_domains
 from protfam_core.errors import InputError, ModelError
 from protfam_core.frames.frameset import FALLBACK_EVALUE, FrameSet, place_queries
+from protfam_core.frames.prefilter import KmerPrefilter
 from protfam_core.io.fingerprints import Fingerprints
 from protfam_core.io.placements import Query
 from protfam_core.io.seqio import Record
 from protfam_core.registry.bundles import pinned, resolve
+from protfam_core.registry.onnx_runtime import OnnxModel
+from protfam_core.ss.predict import SSPredictor
 
 INPUT_NAME = "fingerprints"  # the CNN's ONNX input and output names (cnn_model exports them)
 OUTPUT_NAME = "probabilities"
@@ -62,8 +68,8 @@ class FamilyClassifier:
         evalue: float = 10.0,
         fallback_evalue: float | None = None,
         threads: int = 0,
+        fast: bool | str = False,
     ) -> None:
-        from protfam_core.ss.predict import SSPredictor
         from protfam_core.vae.encode import Fingerprinter
 
         self.cnn_bundle = resolve(model, "cnn")
@@ -73,10 +79,9 @@ class FamilyClassifier:
         self.families: list[str] = list(card["families"])
         check_families(self.families, self.frames_bundle.card["families"], self.frames)
         self.threads = threads
-        self._cnn = self.cnn_bundle.onnx("model", threads)
         self.vae_bundle = pinned(card, "vae", vae)
         self.fingerprinter = Fingerprinter(self.vae_bundle, threads)
-        self.ss_predictor = SSPredictor(pinned(card, "ss", ss), threads)
+        self.ss_bundle = pinned(card, "ss", ss)
         self.rule = CallingRule.fixed(
             card.get("threshold", 0.5) if threshold is None else threshold,
             card.get("fallback_evalue", FALLBACK_EVALUE) if fallback_evalue is None else fallback_evalue,
@@ -86,6 +91,31 @@ class FamilyClassifier:
         self.domain_evalue: float = card.get("domain_evalue", math.inf)
         self.max_candidates = max_candidates
         self.evalue = evalue
+        self.fast_bundle = resolve(None if fast is True else fast, "fast") if fast else None  # True: the shipped one
+        self.fast_path = self._fast_path(self.fast_bundle) if self.fast_bundle is not None else None
+
+    def _fast_path(self, bundle) -> FastPath:
+        """The fast path of this CNN (its card pins the CNN's model.json), used with the frames and VAE the CNN pins."""
+        card, cnn_pins = bundle.card, self.cnn_bundle.card.get("pins", {})
+        if card.get("pins", {}).get("cnn") != self.cnn_bundle.card_sha256():
+            made_for = card.get("cnn")
+            raise ModelError(f"the fast path {bundle.ref} was made for cnn {made_for}, not {self.cnn_bundle.ref}")
+        for role, used in (("frames", self.frames_bundle), ("vae", self.vae_bundle)):
+            if cnn_pins.get(role) not in (None, used.card_sha256()):
+                raise ModelError(f"the fast path takes the {role} its CNN was trained with, not {used.ref}")
+        rule = FastRule(int(card["top_k"]), float(card["threshold"]), float(card["evalue"]))
+        prefilter = KmerPrefilter.load(bundle.file("prefilter"))
+        return FastPath(prefilter, bundle.onnx("model", self.threads), self.frames, self.fingerprinter, rule,
+                        self.threads)  # fmt: skip
+
+    @cached_property
+    def ss_predictor(self) -> SSPredictor:
+        """Started on first use, as the CNN session: the fast path leaves most queries without SS/SA."""
+        return SSPredictor(self.ss_bundle, self.threads)
+
+    @cached_property
+    def _cnn(self) -> OnnxModel:
+        return self.cnn_bundle.onnx("model", self.threads)
 
     @property
     def threshold(self) -> float:
@@ -97,9 +127,9 @@ class FamilyClassifier:
 
     def bundles(self) -> list[tuple[str, object]]:
         """(role, Bundle) of every model this predictor uses, for provenance lines."""
-        ss = getattr(self.ss_predictor, "bundle", None)
         pairs = [("model", self.cnn_bundle), ("frames", self.frames_bundle), ("vae", self.vae_bundle)]
-        return pairs + ([("ss", ss)] if ss is not None else [])
+        pairs.append(("ss", self.ss_bundle))
+        return pairs + ([("fast", self.fast_bundle)] if self.fast_bundle is not None else [])
 
     def cnn(self, fingerprints: np.ndarray) -> np.ndarray:
         """CNN sigmoid outputs (n, families) for (n, 3, 30) fingerprints."""
@@ -204,8 +234,19 @@ class FamilyClassifier:
     def predict(
         self, records: Sequence[Record], batch_size: int = 256, progress: Callable[[int], None] | None = None
     ) -> list[Call]:
-        """One Call per record, in input order: the four stages on each batch; `progress(n)` after each batch."""
-        return self._batched(records, batch_size, progress, lambda batch: self.classify(self.fingerprint(batch)))
+        """One Call per record, in input order: the four stages on each batch; `progress(n)` after each batch. With
+        the fast path, the records it is not sure of take the four stages afterwards, in batches of their own."""
+        if self.fast_path is None:
+            return self._batched(records, batch_size, progress, self._chain)
+        fast = self._batched(records, batch_size, None, self.fast_path.calls)
+        rest = [r for r, call in zip(records, fast, strict=True) if call is None]
+        if progress is not None:
+            progress(len(records) - len(rest))
+        full = iter(self._batched(rest, batch_size, progress, self._chain) if rest else [])
+        return [call if call is not None else next(full) for call in fast]
+
+    def _chain(self, batch: Sequence[Record]) -> list[Call]:
+        return self.classify(self.fingerprint(batch))
 
     def predict_domains(
         self, records: Sequence[Record], batch_size: int = 256, progress: Callable[[int], None] | None = None

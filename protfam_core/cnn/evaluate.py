@@ -54,7 +54,7 @@ def paper_protocol(
     """Own-frame (label-using) placements, argmax of the CNN outputs."""
     _check(classifier, dataset)
     start = time.perf_counter()
-    cache = FeatureCache(dataset, cache_dir, str(classifier.ss_predictor.bundle.path))
+    cache = FeatureCache(dataset, cache_dir, str(classifier.ss_bundle.path))
     placements, ss_sa = cache.own_frame(split)
     probabilities = classifier.cnn(classifier.fingerprinter.transform(placements, ss_sa))
     calls = [classifier.families[i] for i in np.argmax(probabilities, axis=1)]

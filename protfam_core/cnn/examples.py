@@ -19,7 +19,7 @@ from protfam_core.features.cache import FeatureCache, load_placements, save_plac
 from protfam_core.frames.frameset import FALLBACK_EVALUE, candidate_placements
 from protfam_core.io.placements import Placement
 
-FORCED, SEARCH, FOREIGN = "forced", "search", "foreign"
+FORCED, SEARCH, FOREIGN, PREFILTER = "forced", "search", "foreign", "prefilter"
 
 
 @dataclass
@@ -100,6 +100,15 @@ def split_examples(
     placements = own + found + wrong
     ss_sa = own_ss + [per_id[p.query_id] for p in found + wrong]
     sources = [FORCED] * len(own) + [SEARCH] * len(found) + [FOREIGN] * len(wrong)
+    fingerprints = np.asarray(fingerprinter.transform(placements, ss_sa), dtype=np.float32)
+    return _labelled(fingerprints, placements, sources, label, families)
+
+
+def _labelled(
+    fingerprints: np.ndarray, placements: list[Placement], sources: list[str], label: dict[str, str],
+    families: Sequence[str],
+) -> Examples:  # fmt: skip
+    """Examples with multi-hot targets: a row is positive for its frame's family when that is its own."""
     index = {f: i for i, f in enumerate(families)}
     truth = [label[p.query_id] for p in placements]
     frames = [p.family for p in placements]
@@ -107,5 +116,26 @@ def split_examples(
     for i, (fr, tr) in enumerate(zip(frames, truth, strict=True)):
         if fr == tr:
             targets[i, index[fr]] = 1.0
-    fingerprints = np.asarray(fingerprinter.transform(placements, ss_sa), dtype=np.float32)
     return Examples(fingerprints, targets, [p.query_id for p in placements], frames, truth, sources, placements)
+
+
+def fast_examples(
+    cache: FeatureCache, split: str, prefilter, fingerprinter, families: Sequence[str], k: int = 3, seed: int = 0
+) -> Examples:
+    """The aa CNN's rows of `split` (fast path): each member forced into its own frame (positive), into the other
+    families of its prefilter top k and into one seeded random foreign frame (negatives); (n, 1, latent) aa
+    fingerprints. The prefilter's wrong candidates are the negatives the fast path meets at prediction time."""
+    from protfam_core.cnn.fast import forced_candidates
+
+    records, labels = cache.dataset.records(split), cache.dataset.labels(split)
+    index = {f: i for i, f in enumerate(families)}
+    top = prefilter.top([r.seq for r in records], k + 1).tolist()
+    others = np.array([[f for f in row if f != index[label]][:k] for row, label in zip(top, labels, strict=True)])
+    confusable = []
+    for col in range(k):  # column by column: the k-th confusable family of every member, then the next
+        confusable += [c[0] for c in forced_candidates(cache.dataset.frames, records, families, others[:, col:][:, :1])]
+    own, wrong = cache.placements(split), foreign(cache, split, seed)
+    placements = own + confusable + wrong
+    sources = [FORCED] * len(own) + [PREFILTER] * len(confusable) + [FOREIGN] * len(wrong)
+    z = fingerprinter.encode_channel("aa", [p.row for p in placements])[:, None, :]
+    return _labelled(z, placements, sources, dict(zip((r.id for r in records), labels, strict=True)), families)

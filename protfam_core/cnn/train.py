@@ -6,6 +6,7 @@ validation member's score is its best candidate frame's CNN output from the fram
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 import time
@@ -17,11 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from protfam_core import __version__
-from protfam_core.cnn.classify import family_scores
+from protfam_core.cnn.classify import FamilyClassifier, family_scores
 from protfam_core.cnn.examples import SEARCH, Examples, split_examples
 from protfam_core.cnn.model import TrainConfig, export, predict, train_cnn
 from protfam_core.cnn.report import overall_accuracy
 from protfam_core.cnn.rule import CallingRule, Candidate, decide
+from protfam_core.errors import ModelError
 from protfam_core.features.cache import FeatureCache
 from protfam_core.frames.frameset import FALLBACK_EVALUE
 from protfam_core.msa.dataset import load_dataset
@@ -159,3 +161,89 @@ def train(
         run.log_bundle(frames_bundle.path)
         run.log_bundle(cnn_bundle.path)
     return TrainResult(cnn_bundle.path, frames_bundle.path, threshold, metrics)
+
+
+def train_fast(
+    dataset_dir: str | Path,
+    out_dir: str | Path,
+    config: TrainConfig | None = None,
+    cnn: str | None = None,
+    cache_dir: str | Path | None = None,
+    frames: str | None = None,
+    name: str = "family-fast",
+    log: Callable[[str], None] = lambda _msg: None,
+    threads: int = 1,
+) -> Path:
+    """The fast path of the chain of `cnn` (default: the shipped CNN; `frames` overrides the frames bundle its card
+    names, as in `evaluate`): its 3-mer prefilter and its aa CNN, trained on the dataset's train split, early-stopped
+    and given its rule on validation data only (the val split and the open set's val half); one "fast" bundle pinned
+    to that CNN, logged to MLflow."""
+    import torch
+
+    from protfam_core.cnn.examples import fast_examples
+    from protfam_core.cnn.fast import K_GRID, FastPath, FastRule, fit_rule
+    from protfam_core.frames.prefilter import KmerPrefilter
+    from protfam_core.msa.open_set import unknown_records
+    from protfam_core.registry.bundles import pinned
+    from protfam_core.registry.onnx_runtime import OnnxModel
+    from protfam_core.registry.tracking import training_run
+
+    torch.set_num_threads(threads)
+    config = config or TrainConfig()
+    dataset = load_dataset(dataset_dir)
+    families = list(dataset.frames.families)
+    cnn_bundle = resolve(cnn, "cnn")
+    vae_bundle = pinned(cnn_bundle.card, "vae")
+    if list(cnn_bundle.card["families"]) != families:
+        raise ModelError(f"the dataset {dataset_dir} and the CNN {cnn_bundle.ref} name different families")
+    frameset = dataset.frames  # the frames the CNN was trained with (its card pins them; predict checks that pin)
+    fingerprinter = Fingerprinter(vae_bundle, threads)
+    cache = FeatureCache(dataset, cache_dir, cnn_bundle.card.get("ss"))
+    started = time.monotonic()
+    log("fitting the 3-mer prefilter on the train split")
+    prefilter = KmerPrefilter().fit(dataset.records("train"), dataset.labels("train"), families)
+    log("placing and fingerprinting the aa rows of the train and validation splits")
+    tr, va = (fast_examples(cache, s, prefilter, fingerprinter, families, max(K_GRID)) for s in ("train", "val"))
+    prep_seconds = time.monotonic() - started
+    params = {**asdict(config), "families": len(families), "train_rows": len(tr.query_ids),
+              "val_rows": len(va.query_ids), "cnn": cnn_bundle.ref, "prefilter_C": prefilter.C}  # fmt: skip
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with training_run(name, params, dataset.card.get("checksum")) as run, tempfile.TemporaryDirectory() as tmp:
+        model, history = train_cnn(tr.fingerprints, tr.targets, va.fingerprints, va.targets, config, run.log_epoch)
+        onnx_path, prefilter_path = Path(tmp) / "model.onnx", Path(tmp) / "prefilter.npz"
+        export(model, onnx_path, va.fingerprints[:16])
+        prefilter.save(prefilter_path)
+        log("choosing the rule on the val split and the open set's val half")
+        fast = FastPath(prefilter, OnnxModel(onnx_path, threads=threads), frameset, fingerprinter,
+                        FastRule(max(K_GRID), 0.0, math.inf), threads)  # fmt: skip
+        known, labels = dataset.records("val"), dataset.labels("val")
+        unknown, _ = unknown_records(dataset, "val")
+        chain = FamilyClassifier(cnn, frames, threads=threads)
+        chain_right = [c.family == t for c, t in zip(chain.predict(known), labels, strict=True)]
+        chain_right += [c.family == "unassigned" for c in chain.predict(unknown)] if unknown else []
+        rule, figures = fit_rule(fast.candidates(known), labels, fast.candidates(unknown), chain_right)
+        metrics = {"val_loss": min(h["val_loss"] for h in history), "epochs": float(len(history)),
+                   "val_accepted": figures["per_k"][str(rule.top_k)]["accepted"], "prep_seconds": prep_seconds,
+                   "train_seconds": time.monotonic() - started - prep_seconds}  # fmt: skip
+        run.log_epoch(len(history), {"val_accepted": metrics["val_accepted"]})
+        card = {
+            "version": new_version(name),
+            "families": families,
+            "top_k": rule.top_k,
+            "threshold": rule.threshold,
+            "evalue": rule.evalue,
+            "rule_validation": figures,
+            "cnn": cnn_bundle.ref,
+            "frames": cnn_bundle.card.get("frames"),
+            "vae": vae_bundle.ref,
+            "pins": pins({"cnn": cnn_bundle}),
+            "params": {**params, "parameters": parameter_count(model), "input": "1 x 1 x 30 (aa)"},
+            "metrics": metrics,
+            "data": {"checksum": dataset.card.get("checksum"), "description": str(dataset_dir)},
+            "protfam_version": __version__,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        bundle = save_bundle(out / name, name, "fast", {"prefilter": prefilter_path, "model": onnx_path}, card)
+        run.log_bundle(bundle.path)
+    return bundle.path

@@ -145,12 +145,12 @@ def _refuse_non_ascii(name: str, text: str) -> None:
 
 
 def _check_letters(name: str, rec: Record, allowed: frozenset[str]) -> None:
-    bad = next(((i, c) for i, c in enumerate(rec.seq) if c not in allowed), None)
-    if bad is not None:
-        i, c = bad
-        if c == "*":  # a stop codon inside a sequence: removing it would join two proteins into one
-            raise InputError(f"{name}: sequence {rec.id!r} has a stop '*' inside it at position {i + 1}")
-        raise InputError(f"{name}: sequence {rec.id!r} has a non-amino-acid character {c!r} at position {i + 1}")
+    if allowed.issuperset(rec.seq):  # one C-level pass; the position is looked for only when a letter is bad
+        return
+    i, c = next((i, c) for i, c in enumerate(rec.seq) if c not in allowed)
+    if c == "*":  # a stop codon inside a sequence: removing it would join two proteins into one
+        raise InputError(f"{name}: sequence {rec.id!r} has a stop '*' inside it at position {i + 1}")
+    raise InputError(f"{name}: sequence {rec.id!r} has a non-amino-acid character {c!r} at position {i + 1}")
 
 
 def _refuse_nucleotides(name: str, records: list[Record]) -> None:
@@ -180,7 +180,7 @@ def parse_sequences(
     out = []
     seen: set[str] = set()
     for rec in _parse(name, text, fmt):
-        seq = "".join(c for c in rec.seq.upper() if c not in "-.").removesuffix("*")  # a final stop is no residue
+        seq = rec.seq.upper().replace(GAP, "").replace(".", "").removesuffix("*")  # a final stop is no residue
         rec = Record(rec.id, seq, rec.description)
         _check_letters(name, rec, PROTEIN_LETTERS)
         if len(seq) < min_length:

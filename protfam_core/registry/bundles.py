@@ -28,7 +28,7 @@ from protfam_core.registry import tracking
 from protfam_core.registry.onnx_runtime import OnnxModel
 from protfam_core.registry.versions import CHAMPION, next_version, pick_version, version_key
 
-KINDS = ("ss", "vae", "cnn", "frames", "index")
+KINDS = ("ss", "vae", "cnn", "frames", "index", "fast")
 CARD = "model.json"
 MANIFEST = "manifest.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

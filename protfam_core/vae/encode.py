@@ -7,6 +7,7 @@ width are right-padded with gap columns (features.channel_matrix), exactly as in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from protfam_core.io.placements import Placement, Query
     from protfam_core.registry.bundles import Bundle
 
-BATCH = 4096
+BATCH = 512  # rows per encoder call: a 4,096-row one-hot is 146 MB, and its page faults cost more than the run
 
 
 class Fingerprinter:
@@ -37,8 +38,13 @@ class Fingerprinter:
             raise ModelError(f"model {self.bundle.name!r} is not a VAE bundle (kind {card.get('kind')!r})")
         self.width: int = int(card["width"])
         self.latent_dim: int = int(card.get("latent_dim", 30))
-        self._encoders = {ch: self.bundle.onnx(f"{ch}_encoder", threads) for ch in CHANNEL_ORDER}
-        self._decoders = {ch: self.bundle.onnx(f"{ch}_decoder", threads) for ch in CHANNEL_ORDER}
+        self.threads = threads
+        self._encoders: dict = {}  # sessions started on first use: the fast path encodes the aa row alone
+
+    @cached_property
+    def _decoders(self) -> dict:
+        """Loaded on first use: classification never decodes, and each session costs start-up time."""
+        return {ch: self.bundle.onnx(f"{ch}_decoder", self.threads) for ch in CHANNEL_ORDER}
 
     @property
     def model_id(self) -> str:
@@ -57,12 +63,20 @@ class Fingerprinter:
         for c, ch in enumerate(CHANNEL_ORDER):
             if len(rows[ch]) != n:
                 raise InputError(f"{len(rows[ch])} {ch} rows for {n} sequences")
-            for start in range(0, n, BATCH):
-                x = channel_matrix(rows[ch][start : start + BATCH], CHANNELS[ch], self.width)
-                out[start : start + len(x), c] = self._z_mean(ch, x)
+            out[:, c] = self.encode_channel(ch, rows[ch])
+        return out
+
+    def encode_channel(self, channel: str, rows: Sequence[str]) -> np.ndarray:
+        """(n, latent) z_mean of one channel's aligned strings: the fast path encodes the aa row alone."""
+        out = np.zeros((len(rows), self.latent_dim), dtype=np.float32)
+        for start in range(0, len(rows), BATCH):
+            x = channel_matrix(rows[start : start + BATCH], CHANNELS[channel], self.width)
+            out[start : start + len(x)] = self._z_mean(channel, x)
         return out
 
     def _z_mean(self, channel: str, x: np.ndarray) -> np.ndarray:
+        if channel not in self._encoders:
+            self._encoders[channel] = self.bundle.onnx(f"{channel}_encoder", self.threads)
         enc = self._encoders[channel]
         result = enc.run({enc.input_names[0]: x})
         return result["z_mean"] if "z_mean" in result else result[enc.output_names[0]]

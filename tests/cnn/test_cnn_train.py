@@ -77,3 +77,40 @@ def test_train_and_evaluate_errors(tmp_path: Path, capsys):
     assert main(["train", "--dataset", str(tmp_path), "--out", str(tmp_path / "b")]) == 2
     assert "not a protfam dataset" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
+
+
+def test_train_fast_makes_a_fast_path_for_that_cnn(trained, tmp_path: Path):
+    from protfam_core.cnn.classify import FamilyClassifier
+    from protfam_core.registry.bundles import resolve
+
+    tmp, uri, _ = trained
+    cnn = tmp / "bundles" / "family-cnn"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PROTFAM_TRACKING_URI", uri)
+    try:
+        out = io.StringIO()
+        frames = str(tmp / "bundles" / "family-frames")
+        args = [
+            "train-fast",
+            "--dataset",
+            str(MINI),
+            "--model",
+            str(cnn),
+            "--frames",
+            frames,
+            "--cache",
+            str(tmp / "cache"),
+        ]
+        assert main([*args, "--out", str(tmp_path), "--epochs", "3", "-j", "1"], stdout=out) == 0
+        card = json.loads((tmp_path / "family-fast" / "model.json").read_text())
+        assert card["kind"] == "fast" and card["families"] == load_dataset(MINI).families
+        assert card["pins"]["cnn"] == resolve(str(cnn), "cnn").card_sha256()
+        assert card["top_k"] in (1, 2, 3) and 0.0 <= card["threshold"] <= 1.0 and card["evalue"] >= 0.0
+        assert out.getvalue().startswith(str(tmp_path / "family-fast"))
+        clf = FamilyClassifier(str(cnn), frames, threads=1, fast=str(tmp_path / "family-fast"))
+        data = load_dataset(MINI)
+        calls = clf.predict(data.records("test"))
+        right = [c.family == t for c, t in zip(calls, data.labels("test"), strict=True)]
+        assert sum(right) >= 0.9 * len(right)
+    finally:
+        mp.undo()

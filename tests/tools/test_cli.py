@@ -44,7 +44,7 @@ def test_every_tool_answers_version_with_the_default_models(prog: str):
     lines = out.getvalue().splitlines()
     assert lines[0] == f"{prog} {__version__}"
     refs = default_refs()
-    assert set(refs) == {"ss", "vae", "cnn", "frames", "index"} and all("/" in ref for ref in refs.values())
+    assert set(refs) == {"ss", "vae", "cnn", "frames", "index", "fast"} and all("/" in ref for ref in refs.values())
     assert lines[1:] == [f"  default {kind} model: {ref}" for kind, ref in refs.items()]
 
 
