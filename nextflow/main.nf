@@ -25,7 +25,7 @@ workflow {
         .toList()
         .flatMap { chunks -> (0..<chunks.size()).collect { i -> [[id: "chunk_${i + 1}", index: i], chunks[i]] } }
 
-    CLASSIFY_CHUNKS(ch_chunks, ch_model)
+    CLASSIFY_CHUNKS(ch_chunks, ch_model, params.fast)
 
     ch_ordered = CLASSIFY_CHUNKS.out.calls
         .toSortedList { a, b -> a[0].index <=> b[0].index }

@@ -154,6 +154,18 @@ def test_chunked_run_equals_the_cli(nextflow: str, tmp_path: Path) -> None:
     assert [row.split("\t")[0] for row in merged[1:]] == fasta_ids(fasta)
 
 
+def test_fast_run_equals_the_cli_fast(nextflow: str, tmp_path: Path) -> None:
+    """--fast: one `classify-cnn predict --fast` task per chunk, merged: the calls of one `predict --fast`."""
+    result = run(nextflow, tmp_path / "run", str(MAIN), "-profile", "test", "--fast", "--outdir", "out")
+    ran = sorted(name for _, name in tasks(result))
+    assert ran == ["CLASSIFY_CHUNKS:CLASSIFYCNN_PREDICT"] * 2 + ["PROTFAM_MERGECALLS"], result.stdout
+    merged = without_provenance(tmp_path / "run" / "out" / "family_calls.tsv")
+    cli = tmp_path / "cli.tsv"
+    subprocess.run(["classify-cnn", "predict", "--fast", str(TEST_DATA / "queries.fasta"), "-o", str(cli)], check=True)
+    assert merged == without_provenance(cli)
+    assert [row.split("\t")[1] for row in merged[1:]] == ["il8", "il8", "kringle", "kringle"]
+
+
 def test_stub_run(nextflow: str, tmp_path: Path) -> None:
     result = run(nextflow, tmp_path, str(MAIN), "-profile", "test", "-stub-run", "--outdir", "results")
     assert len(tasks(result)) == 2 * len(STAGES) + 1

@@ -3,6 +3,8 @@
  * prep-msa place | predict-ss predict | encode-vae encode | classify-cnn predict). Each stage's file is the next
  * one's input, so a cluster spreads every stage of every chunk; the calls equal `classify-cnn predict` on the chunk.
  * The frames, SS and VAE models are the ones the shipped classifier was trained with; `model` replaces the CNN only.
+ * With `fast` each chunk is one `classify-cnn predict --fast` task on the raw FASTA (ext.args carries the flag): the
+ * fast path answers the queries it is sure of and runs the chain for the rest inside the same task.
  */
 
 include { PREPMSA_PLACE       } from '../../../modules/local/prepmsa/place/main'
@@ -14,12 +16,18 @@ workflow CLASSIFY_CHUNKS {
     take:
     ch_chunks // channel: [ val(meta), path(fasta) ], meta.id names the chunk, meta.index is its input position
     model     // path: CNN bundle folder, or [] for the shipped default
+    fast      // boolean: one `classify-cnn predict --fast` task per chunk instead of the four stages
 
     main:
-    PREPMSA_PLACE(ch_chunks, [])
-    PREDICTSS_PREDICT(PREPMSA_PLACE.out.placements, [])
-    ENCODEVAE_ENCODE(PREDICTSS_PREDICT.out.placements, [])
-    CLASSIFYCNN_PREDICT(ENCODEVAE_ENCODE.out.fingerprints, model)
+    if (fast) {
+        CLASSIFYCNN_PREDICT(ch_chunks, model)
+    }
+    else {
+        PREPMSA_PLACE(ch_chunks, [])
+        PREDICTSS_PREDICT(PREPMSA_PLACE.out.placements, [])
+        ENCODEVAE_ENCODE(PREDICTSS_PREDICT.out.placements, [])
+        CLASSIFYCNN_PREDICT(ENCODEVAE_ENCODE.out.fingerprints, model)
+    }
 
     emit:
     calls = CLASSIFYCNN_PREDICT.out.calls // channel: [ val(meta), path(calls.tsv) ], one per chunk
