@@ -96,7 +96,7 @@ def fast_stages(clf, records: list[Record]) -> dict[str, float]:
     t0 = time.perf_counter()
     top = fast.prefilter.top([r.seq for r in records], fast.rule.top_k)
     t1 = time.perf_counter()
-    placed = [p for cands in forced_candidates(fast.frames, records, fast.frames.families, top, fast.threads)
+    placed = [p for cands in forced_candidates(fast.frames, records, top, fast.threads)
               for p in cands]  # fmt: skip
     t2 = time.perf_counter()
     fast.scores(placed)

@@ -15,20 +15,22 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from protfam_core.cnn.fast import FastPath, FastRule
 from protfam_core.cnn.rule import Call, CallingRule, Candidate, Domain, resolve_domains
 from protfam_core.errors import InputError, ModelError
 from protfam_core.frames.frameset import FALLBACK_EVALUE, FrameSet, place_queries
-from protfam_core.frames.prefilter import KmerPrefilter
 from protfam_core.io.fingerprints import Fingerprints
 from protfam_core.io.placements import Query
 from protfam_core.io.seqio import Record
 from protfam_core.registry.bundles import pinned, resolve
 from protfam_core.registry.onnx_runtime import OnnxModel
 from protfam_core.ss.predict import SSPredictor
+
+if TYPE_CHECKING:
+    from protfam_core.cnn.fast import FastPath
 
 INPUT_NAME = "fingerprints"  # the CNN's ONNX input and output names (cnn_model exports them)
 OUTPUT_NAME = "probabilities"
@@ -103,10 +105,9 @@ class FamilyClassifier:
         for role, used in (("frames", self.frames_bundle), ("vae", self.vae_bundle)):
             if cnn_pins.get(role) not in (None, used.card_sha256()):
                 raise ModelError(f"the fast path takes the {role} its CNN was trained with, not {used.ref}")
-        rule = FastRule(int(card["top_k"]), float(card["threshold"]), float(card["evalue"]))
-        prefilter = KmerPrefilter.load(bundle.file("prefilter"))
-        return FastPath(prefilter, bundle.onnx("model", self.threads), self.frames, self.fingerprinter, rule,
-                        self.threads)  # fmt: skip
+        from protfam_core.cnn.fast import FastPath  # imported here: fast.py builds on this module
+
+        return FastPath.from_bundle(bundle, self.frames, self.fingerprinter, self.threads)
 
     @cached_property
     def ss_predictor(self) -> SSPredictor:
@@ -238,10 +239,15 @@ class FamilyClassifier:
         the fast path, the records it is not sure of take the four stages afterwards, in batches of their own."""
         if self.fast_path is None:
             return self._batched(records, batch_size, progress, self._chain)
-        fast = self._batched(records, batch_size, None, self.fast_path.calls)
+
+        def fast_calls(batch: Sequence[Record]) -> list[Call | None]:
+            calls = self.fast_path.calls(batch)
+            if progress is not None:
+                progress(sum(call is not None for call in calls))
+            return calls
+
+        fast = self._batched(records, batch_size, None, fast_calls)
         rest = [r for r, call in zip(records, fast, strict=True) if call is None]
-        if progress is not None:
-            progress(len(records) - len(rest))
         full = iter(self._batched(rest, batch_size, progress, self._chain) if rest else [])
         return [call if call is not None else next(full) for call in fast]
 

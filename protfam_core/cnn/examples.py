@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from protfam_core.cnn.fast import forced_candidates
 from protfam_core.features.cache import FeatureCache, load_placements, save_placements
 from protfam_core.frames.frameset import FALLBACK_EVALUE, candidate_placements
 from protfam_core.io.placements import Placement
@@ -125,15 +126,12 @@ def fast_examples(
     """The aa CNN's rows of `split` (fast path): each member forced into its own frame (positive), into the other
     families of its prefilter top k and into one seeded random foreign frame (negatives); (n, 1, latent) aa
     fingerprints. The prefilter's wrong candidates are the negatives the fast path meets at prediction time."""
-    from protfam_core.cnn.fast import forced_candidates
-
     records, labels = cache.dataset.records(split), cache.dataset.labels(split)
     index = {f: i for i, f in enumerate(families)}
     top = prefilter.top([r.seq for r in records], k + 1).tolist()
     others = np.array([[f for f in row if f != index[label]][:k] for row, label in zip(top, labels, strict=True)])
-    confusable = []
-    for col in range(k):  # column by column: the k-th confusable family of every member, then the next
-        confusable += [c[0] for c in forced_candidates(cache.dataset.frames, records, families, others[:, col:][:, :1])]
+    placed = forced_candidates(cache.dataset.frames, records, others)
+    confusable = [cands[col] for col in range(k) for cands in placed]  # the first confusable family of all, then...
     own, wrong = cache.placements(split), foreign(cache, split, seed)
     placements = own + confusable + wrong
     sources = [FORCED] * len(own) + [PREFILTER] * len(confusable) + [FOREIGN] * len(wrong)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from protfam_core.cnn.classify import family_scores
 from protfam_core.cnn.rule import Call, Candidate
 from protfam_core.errors import ModelError
 from protfam_core.frames.frameset import FrameSet
@@ -35,29 +36,26 @@ CHAIN_COST = 10.0
 
 
 def forced_candidates(
-    frames: FrameSet, records: Sequence[Record], families: Sequence[str], top: np.ndarray, threads: int = 1
+    frames: FrameSet, records: Sequence[Record], top: np.ndarray, threads: int = 1
 ) -> list[list[Placement]]:
-    """Each record forced into the frames of its row of `top` (family indices, best first), as many placements as
-    columns; one hmmalign pass per frame, frames spread over `threads` threads. E-values are over all frames."""
-    jobs: dict[int, list[int]] = {}
+    """Each record forced into the frames of its row of `top` (indices into `frames.families`, best first): one
+    placement per column, in the row's order; one hmmalign pass per frame, frames spread over `threads` threads.
+    E-values are over all frames."""
+    jobs: dict[int, list[tuple[int, int]]] = {}  # frame -> (record, column) slots it fills
     for i, row in enumerate(top.tolist()):
-        for f in row:
-            jobs.setdefault(f, []).append(i)
+        for col, f in enumerate(row):
+            jobs.setdefault(f, []).append((i, col))
 
-    def place(item: tuple[int, list[int]]) -> tuple[list[int], list[Placement]]:
-        f, idx = item
-        return idx, frames.place([records[i] for i in idx], families[f])
+    def place(item: tuple[int, list[tuple[int, int]]]) -> tuple[list[tuple[int, int]], list[Placement]]:
+        f, slots = item
+        return slots, frames.place([records[i] for i, _ in slots], frames.families[f])
 
-    scale = len(families)
-    out: list[list[Placement]] = [[] for _ in records]
+    scale = len(frames.families)
+    out: list[list] = [[None] * top.shape[1] for _ in records]  # every slot is filled below
     with ThreadPoolExecutor(max(1, threads)) as pool:
-        for idx, placed in pool.map(place, sorted(jobs.items())):
-            for i, p in zip(idx, placed, strict=True):
-                out[i].append(Placement(p.query_id, p.family, p.row, p.positions, p.score, min(1.0, p.evalue * scale)))
-    order = {f: r for r, f in enumerate(families)}
-    ranks = [{f: r for r, f in enumerate(row)} for row in top.tolist()]
-    for cands, rank in zip(out, ranks, strict=True):
-        cands.sort(key=lambda p: rank[order[p.family]])
+        for slots, placed in pool.map(place, sorted(jobs.items())):
+            for (i, col), p in zip(slots, placed, strict=True):
+                out[i][col] = Placement(p.query_id, p.family, p.row, p.positions, p.score, min(1.0, p.evalue * scale))
     return out
 
 
@@ -132,19 +130,26 @@ class FastPath:
         self.rule = rule
         self.threads = resolve_threads(threads)
 
+    @classmethod
+    def from_bundle(cls, bundle, frames: FrameSet, fingerprinter, threads: int = 0) -> FastPath:
+        """The prefilter, aa CNN and rule of a "fast" bundle, over the chain's frames and VAE."""
+        card = bundle.card
+        rule = FastRule(int(card["top_k"]), float(card["threshold"]), float(card["evalue"]))
+        prefilter = KmerPrefilter.load(bundle.file("prefilter"))
+        return cls(prefilter, bundle.onnx("model", threads), frames, fingerprinter, rule, threads)
+
     def scores(self, placements: Sequence[Placement]) -> np.ndarray:
         """The aa CNN's output of each placement's own frame."""
         if not placements:
             return np.zeros(0, np.float32)
         z = self.fingerprinter.encode_channel("aa", [p.row for p in placements])
         probs = self.aa_cnn.run({AA_INPUT: z[:, None, None, :]})[AA_OUTPUT]
-        index = {f: i for i, f in enumerate(self.frames.families)}
-        return probs[np.arange(len(placements)), [index[p.family] for p in placements]]
+        return family_scores(probs, [p.family for p in placements], self.frames.families)
 
     def candidates(self, records: Sequence[Record], k: int | None = None) -> list[list[Candidate]]:
         """Each record's first k (default: the rule's) prefilter families with its aa CNN score and E-value."""
         top = self.prefilter.top([r.seq for r in records], k or self.rule.top_k)
-        placed = forced_candidates(self.frames, records, self.frames.families, top, self.threads)
+        placed = forced_candidates(self.frames, records, top, self.threads)
         flat = [p for cands in placed for p in cands]
         scores = iter(self.scores(flat).tolist())
         return [[Candidate(p.family, next(scores), p.evalue) for p in cands] for cands in placed]

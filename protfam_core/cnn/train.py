@@ -184,7 +184,6 @@ def train_fast(
     from protfam_core.cnn.fast import K_GRID, FastPath, FastRule, fit_rule
     from protfam_core.frames.prefilter import KmerPrefilter
     from protfam_core.msa.open_set import unknown_records
-    from protfam_core.registry.bundles import pinned
     from protfam_core.registry.onnx_runtime import OnnxModel
     from protfam_core.registry.tracking import training_run
 
@@ -192,12 +191,10 @@ def train_fast(
     config = config or TrainConfig()
     dataset = load_dataset(dataset_dir)
     families = list(dataset.frames.families)
-    cnn_bundle = resolve(cnn, "cnn")
-    vae_bundle = pinned(cnn_bundle.card, "vae")
-    if list(cnn_bundle.card["families"]) != families:
+    chain = FamilyClassifier(cnn, frames, threads=threads)  # its bundles, and its calls that the rule must not worsen
+    cnn_bundle, vae_bundle, fingerprinter = chain.cnn_bundle, chain.vae_bundle, chain.fingerprinter
+    if chain.families != families:
         raise ModelError(f"the dataset {dataset_dir} and the CNN {cnn_bundle.ref} name different families")
-    frameset = dataset.frames  # the frames the CNN was trained with (its card pins them; predict checks that pin)
-    fingerprinter = Fingerprinter(vae_bundle, threads)
     cache = FeatureCache(dataset, cache_dir, cnn_bundle.card.get("ss"))
     started = time.monotonic()
     log("fitting the 3-mer prefilter on the train split")
@@ -215,11 +212,10 @@ def train_fast(
         export(model, onnx_path, va.fingerprints[:16])
         prefilter.save(prefilter_path)
         log("choosing the rule on the val split and the open set's val half")
-        fast = FastPath(prefilter, OnnxModel(onnx_path, threads=threads), frameset, fingerprinter,
+        fast = FastPath(prefilter, OnnxModel(onnx_path, threads=threads), chain.frames, fingerprinter,
                         FastRule(max(K_GRID), 0.0, math.inf), threads)  # fmt: skip
         known, labels = dataset.records("val"), dataset.labels("val")
         unknown, _ = unknown_records(dataset, "val")
-        chain = FamilyClassifier(cnn, frames, threads=threads)
         chain_right = [c.family == t for c, t in zip(chain.predict(known), labels, strict=True)]
         chain_right += [c.family == "unassigned" for c in chain.predict(unknown)] if unknown else []
         rule, figures = fit_rule(fast.candidates(known), labels, fast.candidates(unknown), chain_right)

@@ -70,12 +70,10 @@ class KmerPrefilter:
         index = {f: i for i, f in enumerate(families)}
         y = np.array([index[label] for label in labels])
         seqs = [r.seq for r in records]
-        df = np.zeros(N_FEATURES, np.int64)
-        for s in range(0, len(seqs), CHUNK):
-            df += (kmer_counts(seqs[s : s + CHUNK]) > 0).sum(axis=0)
+        counts = [sp.csr_matrix(kmer_counts(seqs[s : s + CHUNK])) for s in range(0, len(seqs), CHUNK)]
+        df = sum(np.asarray((c > 0).sum(axis=0)).ravel() for c in counts)
         self.idf_ = (np.log((len(seqs) + 1.0) / (df + 1.0)) + 1.0).astype(np.float32)
-        chunks = range(0, len(seqs), CHUNK)
-        x = sp.vstack([sp.csr_matrix(self._tfidf(kmer_counts(seqs[s : s + CHUNK]))) for s in chunks])
+        x = sp.vstack([sp.csr_matrix(self._tfidf(c.toarray())) for c in counts])
         svc = LinearSVC(C=self.C, random_state=self.seed).fit(x, y)
         self.families_ = list(families)
         self.coef_ = svc.coef_.astype(np.float32)
