@@ -77,6 +77,10 @@ def test_train_and_evaluate_errors(tmp_path: Path, capsys):
     assert main(["train", "--dataset", str(tmp_path), "--out", str(tmp_path / "b")]) == 2
     assert "not a protfam dataset" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
+    assert main(["train-fast", "--dataset", str(tmp_path), "--out", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err
+    assert "not a protfam dataset" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "f").exists()
 
 
 def test_train_fast_makes_a_fast_path_for_that_cnn(trained, tmp_path: Path):
