@@ -7,10 +7,11 @@ Queries: the first N test-split sequences of a dataset (all of them if it has fe
   on the same validation sets (val split + the open set's val half; `hmmer_anchor.calibrated_cut`, not timed).
 Each process runs `--repeats` times, alternating; the median wall time counts, peak RSS (the process's own
 `ru_maxrss`) and the accuracy of its calls (unassigned counts as wrong) are reported, and the ratio
-protfam seq/s / anchor seq/s. Then where protfam's time goes, stage by stage, in one process. With `--fast` also
-`classify-cnn predict --fast` (its ratios, its stages and the share it leaves to the chain). With `--rss-n` also the
-peak RSS and wall time of one process of each on that many sequences (the test split repeated, ids made unique; the
-last thread count), where a start-up cost weighs less.
+protfam seq/s / anchor seq/s. protfam's modules are byte-compiled first, as a wheel install does (a checkout run
+with PYTHONDONTWRITEBYTECODE would compile them again in every process). Then where protfam's time goes, stage by
+stage, in one process. With `--fast` also `classify-cnn predict --fast` (its ratios, its stages and the share it
+leaves to the chain). With `--rss-n` also the peak RSS and wall time of one process of each on that many sequences
+(the test split repeated, ids made unique; the last thread count), where a start-up cost weighs less.
 
 Usage: python benchmarks/classify_speed.py [--dataset build/dataset] [-n 5000] [--threads 1 --threads 2]
 """
@@ -18,6 +19,7 @@ Usage: python benchmarks/classify_speed.py [--dataset build/dataset] [-n 5000] [
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import shlex
 import statistics
@@ -127,8 +129,14 @@ def main() -> None:
     args.threads = args.threads or [2]
     if args.anchor:
         return anchor_process(args)
+    import protfam_tools
+
+    import protfam_core
     from protfam_core.cnn.classify import FamilyClassifier
     from protfam_core.msa.dataset import load_dataset
+
+    for package in (protfam_core, protfam_tools):  # as pip does on installing the wheel, whatever the environment
+        compileall.compile_dir(Path(package.__file__).parent, quiet=1)
     from protfam_core.msa.open_set import unknown_records
 
     data = load_dataset(args.dataset)

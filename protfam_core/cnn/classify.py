@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 
 INPUT_NAME = "fingerprints"  # the CNN's ONNX input and output names (cnn_model exports them)
 OUTPUT_NAME = "probabilities"
+# The fast pass holds a row and its positions per query, not the chain's features, so it takes this many batches at
+# once: each batch places its queries frame by frame, and a frame call costs about 0.3 ms besides the alignments
+# (4,458 queries on 2 cores: 0.15 s less than in batches of 1,024, for 60 MB more).
+FAST_BATCHES = 4
 
 
 def family_scores(probabilities: np.ndarray, frames: Sequence[str], families: Sequence[str]) -> np.ndarray:
@@ -236,7 +240,8 @@ class FamilyClassifier:
         self, records: Sequence[Record], batch_size: int = 256, progress: Callable[[int], None] | None = None
     ) -> list[Call]:
         """One Call per record, in input order: the four stages on each batch; `progress(n)` after each batch. With
-        the fast path, the records it is not sure of take the four stages afterwards, in batches of their own."""
+        the fast path, the records it is not sure of take the four stages afterwards, in batches of their own; the
+        fast pass takes FAST_BATCHES batches at a time."""
         if self.fast_path is None:
             return self._batched(records, batch_size, progress, self._chain)
 
@@ -246,7 +251,7 @@ class FamilyClassifier:
                 progress(sum(call is not None for call in calls))
             return calls
 
-        fast = self._batched(records, batch_size, None, fast_calls)
+        fast = self._batched(records, batch_size * FAST_BATCHES, None, fast_calls)
         rest = [r for r, call in zip(records, fast, strict=True) if call is None]
         full = iter(self._batched(rest, batch_size, progress, self._chain) if rest else [])
         return [call if call is not None else next(full) for call in fast]

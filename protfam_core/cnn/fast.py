@@ -6,7 +6,8 @@ amino-acid fingerprint of each placement (the VAE's aa encoder alone) and the ou
 paper's CNN on the 1 x 30 aa row) for its own frame. The best candidate is accepted when its CNN score and its E-value
 pass the bundle's rule; every other query goes through the full chain, so the fast path only ever answers the queries
 it is sure of. The rule and k are chosen on validation data (`fit_rule`): the widest rule that makes no wrong call on
-the validation members and the open set's validation half where the full chain makes a right one.
+the validation members and the open set's validation half where the full chain makes a right one, narrowed by the
+margin that cross-validation on those rows shows it needs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -33,6 +34,8 @@ K_GRID = (1, 2, 3)  # candidate families per query that fit_rule weighs (cost gr
 # What the full chain costs per query, in fast candidate placements (prefilter + forced placement + aa CNN): about
 # 1.2 ms against 0.12 ms on 2 cores (benchmarks/classify_speed.py --fast, stage figures).
 CHAIN_COST = 10.0
+MARGINS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)  # how much fit_rule may narrow the widest rule (x threshold, / E)
+FOLDS = 5  # fit_rule's cross-validation folds of the validation rows
 
 
 def forced_candidates(
@@ -70,6 +73,10 @@ class FastRule:
     def accepts(self, best: Candidate) -> bool:
         return best.score >= self.threshold and best.evalue <= self.evalue
 
+    def narrowed(self, margin: float) -> FastRule:
+        """The rule with its threshold times `margin` and its E-value cut divided by it."""
+        return FastRule(self.top_k, min(1.0, self.threshold * margin), self.evalue / margin)
+
 
 def best_of(candidates: Sequence[Candidate], k: int) -> Candidate | None:
     """The highest-scoring of the first k candidates (prefilter order); ties go to the better-ranked one."""
@@ -82,6 +89,7 @@ def fit_rule(
     unknown: Sequence[Sequence[Candidate]],
     chain_right: Sequence[bool],
     chain_cost: float = CHAIN_COST,
+    seed: int = 0,
 ) -> tuple[FastRule, dict]:
     """The fast rule from validation candidates (prefilter order, max(K_GRID) each) of known queries (with their
     labels) and unknown ones, and whether the full chain gets each of them right (known first, then unknown).
@@ -89,12 +97,49 @@ def fit_rule(
     A fast call is wrong when it names another family than a known query's, or any family for an unknown one; it
     counts against a rule only where the chain is right, so the cascade is never worse than the chain on validation.
     For each k: the E-value cut and score threshold that accept the most known queries with no such call. Then the k
-    of least expected cost per query, k candidate placements plus `chain_cost` for each query left to the chain."""
+    of least expected cost per query, k candidate placements plus `chain_cost` for each query left to the chain.
+
+    That widest rule borders on the validation rows nearest to a wrong call, and new rows fall on both sides of it:
+    so it is narrowed by the least of MARGINS with which the same fit, made on FOLDS - 1 folds of the validation
+    rows, makes no wrong call on the fold left out, in every fold (the largest margin if none does)."""
     truth = [*labels, *([None] * len(unknown))]
+    cands = [*known, *unknown]
     counts = np.asarray(chain_right, dtype=bool)
+    edge, per_k = _widest_rule(cands, truth, counts, len(known), chain_cost)
+    fold = np.random.default_rng(seed).integers(0, FOLDS, len(cands))
+    wrong = dict.fromkeys(MARGINS, 0)
+    for f in range(FOLDS):
+        fit, held = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+        n_known = int((fit < len(known)).sum())
+        rule, _ = _widest_rule([cands[i] for i in fit], [truth[i] for i in fit], counts[fit], n_known, chain_cost)
+        for m in MARGINS:
+            narrow = rule.narrowed(m)
+            wrong[m] += sum(_wrong(best_of(cands[i], narrow.top_k), truth[i], narrow) and counts[i] for i in held)
+    margin = next((m for m in MARGINS if wrong[m] == 0), MARGINS[-1])
+    chosen = edge.narrowed(margin)
+    accepted = sum(_right(best_of(c, chosen.top_k), t, chosen) for c, t in zip(known, labels, strict=True))
+    figures = {"per_k": {str(k): v for k, v in per_k.items()}, "known": len(known), "unknown": len(unknown),
+               "chain_cost": chain_cost, "widest": asdict(edge), "margin": margin, "folds": FOLDS,
+               "held_out_wrong_calls": {str(m): int(w) for m, w in wrong.items()},
+               "accepted": accepted / max(1, len(known))}  # fmt: skip
+    return chosen, figures
+
+
+def _right(best: Candidate | None, truth: str | None, rule: FastRule) -> bool:
+    return best is not None and rule.accepts(best) and best.family == truth
+
+
+def _wrong(best: Candidate | None, truth: str | None, rule: FastRule) -> bool:
+    return best is not None and rule.accepts(best) and best.family != truth
+
+
+def _widest_rule(
+    cands: Sequence[Sequence[Candidate]], truth: Sequence[str | None], counts: np.ndarray, n_known: int, cost: float
+) -> tuple[FastRule, dict[int, dict]]:
+    """fit_rule's widest rule with no counted wrong call, and its figures per k (the first n_known rows are known)."""
     per_k = {}
     for k in K_GRID:
-        best = [best_of(c, k) for c in [*known, *unknown]]
+        best = [best_of(c, k) for c in cands]
         right = np.array([b is not None and b.family == t for b, t in zip(best, truth, strict=True)])
         against = np.array([b is not None for b in best]) & ~right & counts
         score = np.array([b.score if b is not None else -math.inf for b in best])
@@ -106,13 +151,10 @@ def fit_rule(
             accepted = int((right & (evalue <= cut) & (score >= threshold)).sum())
             if accepted > top[0]:
                 top = (accepted, max(threshold, 0.0), float(cut))
-        share = top[0] / max(1, len(known))
-        per_k[k] = {"accepted": share, "threshold": top[1], "evalue": top[2], "cost": k + (1 - share) * chain_cost}
+        share = top[0] / max(1, n_known)
+        per_k[k] = {"accepted": share, "threshold": top[1], "evalue": top[2], "cost": k + (1 - share) * cost}
     k = min(per_k, key=lambda k: (per_k[k]["cost"], k))
-    chosen = FastRule(k, per_k[k]["threshold"], per_k[k]["evalue"])
-    figures = {"per_k": {str(k): v for k, v in per_k.items()}, "known": len(known), "unknown": len(unknown),
-               "chain_cost": chain_cost}  # fmt: skip
-    return chosen, figures
+    return FastRule(k, per_k[k]["threshold"], per_k[k]["evalue"]), per_k
 
 
 class FastPath:

@@ -25,6 +25,7 @@ from protfam_core.io.seqio import Record
 _ALPHABET = easel.Alphabet.amino()
 _BUILD_SEED = 42
 FALLBACK_EVALUE = 0.01  # E-value cut of the sensitive search for queries the plain search misses
+_UPPER = np.frombuffer(bytes(range(256)).upper(), dtype=np.uint8)  # byte -> its upper-case byte
 
 
 def _digital(records: Iterable[Record]) -> easel.DigitalSequenceBlock:
@@ -78,17 +79,18 @@ def _row_from_domain(ali: plan7.Alignment, width: int) -> tuple[str, np.ndarray]
     return "".join(row), pos
 
 
-def _row_from_msa(aligned: str, is_match: np.ndarray, width: int) -> tuple[str, np.ndarray]:
-    """Frame row from an hmmalign MSA row: keep match columns, count every residue for positions (vectorised: the
-    fast path places every query this way)."""
-    text = np.frombuffer(aligned.encode("ascii"), dtype=np.uint8)
-    residue = (text != ord(GAP)) & (text != ord("."))
-    index = np.cumsum(residue) - 1
+def _rows_from_msa(alignment: Sequence[str], is_match: np.ndarray, width: int) -> list[tuple[str, np.ndarray]]:
+    """Frame rows from hmmalign MSA rows: keep match columns, count every residue for positions (one array pass for
+    all rows of a frame: the fast path places every query this way)."""
     if int(is_match.sum()) != width:
         raise ModelError(f"placement produced {int(is_match.sum())} columns for a {width}-column frame")
-    kept = residue[is_match]
-    row = np.where(kept, text[is_match], ord(GAP)).astype(np.uint8).tobytes().decode("ascii").upper()
-    return row, np.where(kept, index[is_match], -1).astype(np.int32)
+    text = np.frombuffer("".join(alignment).encode("ascii"), dtype=np.uint8).reshape(len(alignment), -1)
+    residue = (text != ord(GAP)) & (text != ord("."))
+    index = np.cumsum(residue, axis=1, dtype=np.int32) - 1
+    kept = residue[:, is_match]
+    letters = _UPPER[np.where(kept, text[:, is_match], ord(GAP))].tobytes().decode("ascii")
+    positions = np.where(kept, index[:, is_match], -1)
+    return [(letters[i * width : (i + 1) * width], pos) for i, pos in enumerate(positions)]
 
 
 class FrameSet:
@@ -194,12 +196,12 @@ class FrameSet:
         msa = aligner.align_traces(hmm, block, traces, all_consensus_cols=True)
         reference = np.frombuffer(msa.reference.encode("ascii"), dtype=np.uint8)
         is_match = (reference != ord(".")) & (reference != ord("~"))  # RF line: 'x' at every match state
-        background = plan7.Background(_ALPHABET)
         profile = plan7.Profile(hmm.M, _ALPHABET)
+        profile.configure(hmm, plan7.Background(_ALPHABET), multihit=False)
+        rows = _rows_from_msa(msa.alignment, is_match, self.widths[family])
         out = []
-        for rec, seq, aligned, trace in zip(records, block, msa.alignment, traces, strict=True):
-            row, pos = _row_from_msa(aligned, is_match, self.widths[family])
-            profile.configure(hmm, background, len(seq), multihit=False)
+        for rec, seq, (row, pos), trace in zip(records, block, rows, traces, strict=True):
+            profile.L = len(seq)  # HMMER's length reconfiguration: the same scores as configuring for this length
             score = (trace.score(seq, profile) - _null_nats(len(seq))) / math.log(2.0)
             out.append(Placement(rec.id, family, row, pos, score, _pvalue(hmm, score)))
         return out

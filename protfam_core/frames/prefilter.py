@@ -41,10 +41,13 @@ def kmer_occurrences(sequences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def kmer_counts(sequences: Sequence[str]) -> np.ndarray:
-    """(n, 8000) float32 3-mer counts of raw sequences."""
+    """(n, 8000) float32 3-mer counts of raw sequences (sorted unique keys scattered into zeros: a third of the time
+    of a bincount over every cell and its conversion to float)."""
     owner, index = kmer_occurrences(sequences)
-    flat = np.bincount(owner * N_FEATURES + index, minlength=len(sequences) * N_FEATURES)
-    return flat.astype(np.float32).reshape(len(sequences), N_FEATURES)
+    keys, counts = np.unique(owner * N_FEATURES + index, return_counts=True)
+    flat = np.zeros(len(sequences) * N_FEATURES, np.float32)
+    flat[keys] = counts
+    return flat.reshape(len(sequences), N_FEATURES)
 
 
 class KmerPrefilter:
@@ -81,10 +84,16 @@ class KmerPrefilter:
         return self
 
     def decision_function(self, sequences: Sequence[str]) -> np.ndarray:
-        """(n, families) linear scores; higher is more like the family."""
+        """(n, families) linear scores; higher is more like the family. The tf-idf vector is never formed: its dot
+        product with a scorer is counts @ (idf * coef) over the norm sqrt(counts^2 @ idf^2), two matrix products
+        on the raw counts (half the time of weighting and normalising the dense counts first)."""
+        weights = (self.idf_[:, None] * self.coef_.T).astype(np.float32)
+        idf2 = (self.idf_ * self.idf_).astype(np.float32)
         out = np.empty((len(sequences), len(self.families_)), np.float32)
         for s in range(0, len(sequences), CHUNK):
-            out[s : s + CHUNK] = self._tfidf(kmer_counts(sequences[s : s + CHUNK])) @ self.coef_.T
+            counts = kmer_counts(sequences[s : s + CHUNK])
+            norm = np.maximum(np.sqrt((counts * counts) @ idf2), 1e-12)
+            out[s : s + CHUNK] = (counts @ weights) / norm[:, None]
         return out + self.intercept_
 
     def top(self, sequences: Sequence[str], k: int) -> np.ndarray:

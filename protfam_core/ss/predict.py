@@ -19,6 +19,10 @@ from protfam_core.ss.data import SA2, SS3
 from protfam_core.ss.tokens import tokenize
 
 MAX_BATCH_TOKENS = 16384
+# A batch grows while its padded tokens stay within this factor of its residues: the network costs the same per
+# token, padding or not, and a few queries of mixed lengths (what the fast path leaves) padded to the longest cost
+# three times their residues.
+MAX_PADDING = 1.25
 
 
 def check_sequences(seqs: list[str], ids: list[str] | None = None) -> None:
@@ -55,8 +59,12 @@ class SSPredictor:
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
         start = 0
         while start < len(order):
-            stop = start + 1
-            while stop < len(order) and (stop - start + 1) * len(seqs[order[stop]]) <= MAX_BATCH_TOKENS:
+            stop, residues = start + 1, len(seqs[order[start]])
+            while stop < len(order):
+                padded = (stop - start + 1) * len(seqs[order[stop]])
+                if padded > MAX_BATCH_TOKENS or padded > MAX_PADDING * (residues + len(seqs[order[stop]])):
+                    break
+                residues += len(seqs[order[stop]])
                 stop += 1
             group = order[start:stop]
             width = len(seqs[group[-1]])

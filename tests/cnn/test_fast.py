@@ -66,6 +66,21 @@ def test_rule_accepts_most_without_a_call_worse_than_the_chains_and_prefers_smal
     assert rule.top_k == 1 and figures["per_k"]["1"]["accepted"] == pytest.approx(8 / 9)
     assert figures["per_k"]["3"]["cost"] > figures["per_k"]["1"]["cost"]
     assert FastRule(1, 0.5, math.inf).accepts(Candidate("a", 0.5, 3.0))
+    assert figures["margin"] == 1.0  # no fold's rule makes a wrong call on its held-out rows
+
+
+def test_rule_is_narrowed_by_the_margin_cross_validation_needs():
+    """Unknown queries just beyond the widest rule's E-value cut: a fit without one of them moves its cut up to the
+    next, so the held-out one is called; the chosen rule keeps a margin that no fold crosses."""
+    other = [Candidate("b", 0.0, 1.0), Candidate("c", 0.0, 1.0)]
+    known = [[Candidate("a", 0.9, e), *other] for e in np.geomspace(1e-30, 0.5, 200)]
+    unknown = [[Candidate("c", 0.9, e), *other] for e in np.geomspace(1e-3, 0.5, 20)]
+    rule, figures = fit_rule(known, ["a"] * len(known), unknown, [True] * (len(known) + len(unknown)))
+    widest = FastRule(**figures["widest"])
+    assert widest.evalue < 1e-3 and figures["held_out_wrong_calls"]["1.0"] > 0
+    assert figures["margin"] > 1.0 and figures["held_out_wrong_calls"][str(figures["margin"])] == 0
+    assert rule == widest.narrowed(figures["margin"]) and rule.evalue < widest.evalue
+    assert figures["accepted"] == pytest.approx(np.mean([c[0].evalue <= rule.evalue for c in known]))
 
 
 def _calls(args: list[str]) -> tuple[int, str]:

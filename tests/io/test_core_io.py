@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from protfam_core.errors import InputError
 from protfam_core.io.alphabet import AA_SYMBOLS, SA_SYMBOLS, SS_SYMBOLS, decode, one_hot_aa, one_hot_sa, one_hot_ss
@@ -94,3 +96,29 @@ def test_length_limit_and_missing_file(tmp_path):
         read_sequences(TUTORIAL / "HBB_HUMAN", max_length=10)
     with pytest.raises(InputError, match="no such file"):
         read_sequences(tmp_path / "absent.fa")
+
+
+fasta_texts = st.lists(
+    st.tuples(st.text(" \tAb1|_-.é", max_size=12), st.lists(st.text("ACDEFGHIKLMNPQRSTVWYX-.*a \t\r", max_size=30))),
+    min_size=1,
+    max_size=5,
+).map(lambda recs: "".join(f">{title}\n" + "".join(f"{line}\n" for line in lines) for title, lines in recs))
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(fasta_texts)
+def test_fasta_reader_gives_biopythons_records(text):
+    """The FASTA reader skips Biopython's import (issue 16) but must read every file as Biopython does."""
+    from Bio import SeqIO
+
+    from protfam_core.io.seqio import _parse_fasta
+
+    expected = [(r.id, str(r.seq), r.description) for r in SeqIO.parse(io.StringIO(text), "fasta")]
+    assert [(r.id, r.seq, r.description) for r in _parse_fasta(text)] == expected
+
+
+def test_text_before_the_first_fasta_record_is_refused(tmp_path):
+    bad = tmp_path / "comment.fa"
+    bad.write_text("; a comment\n>s1\nACDEF\n")
+    with pytest.raises(InputError, match="malformed fasta"):
+        read_sequences(bad, "fasta")
