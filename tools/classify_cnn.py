@@ -243,7 +243,8 @@ def train_fast(
 ) -> None:
     """Train the fast path of a CNN's chain (`predict --fast`): the 3-mer prefilter and the amino-acid CNN on the
     train split; the rule (candidates per query, score threshold, E-value cut) on the val split and the open set's
-    val half, as the widest rule with no wrong call there where the full chain makes a right one.
+    val half: the widest rule with no wrong call there where the full chain makes a right one, narrowed by the
+    margin that 5-fold cross-validation on those rows needs to make none on held-out rows either.
 
     Examples:
       classify-cnn train-fast --dataset build/dataset --publish

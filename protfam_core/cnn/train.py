@@ -220,7 +220,7 @@ def train_fast(
         chain_right += [c.family == "unassigned" for c in chain.predict(unknown)] if unknown else []
         rule, figures = fit_rule(fast.candidates(known), labels, fast.candidates(unknown), chain_right)
         metrics = {"val_loss": min(h["val_loss"] for h in history), "epochs": float(len(history)),
-                   "val_accepted": figures["per_k"][str(rule.top_k)]["accepted"], "prep_seconds": prep_seconds,
+                   "val_accepted": figures["accepted"], "margin": figures["margin"], "prep_seconds": prep_seconds,
                    "train_seconds": time.monotonic() - started - prep_seconds}  # fmt: skip
         run.log_epoch(len(history), {"val_accepted": metrics["val_accepted"]})
         card = {
