@@ -115,10 +115,11 @@ def fit_rule(
         rule, _ = _widest_rule([cands[i] for i in fit], [truth[i] for i in fit], counts[fit], n_known, chain_cost)
         for m in MARGINS:
             narrow = rule.narrowed(m)
-            wrong[m] += sum(_wrong(best_of(cands[i], narrow.top_k), truth[i], narrow) and counts[i] for i in held)
+            called = [(_called(cands[i], narrow), truth[i], counts[i]) for i in held]
+            wrong[m] += sum(c is not None and c != t and counted for c, t, counted in called)
     margin = next((m for m in MARGINS if wrong[m] == 0), MARGINS[-1])
     chosen = edge.narrowed(margin)
-    accepted = sum(_right(best_of(c, chosen.top_k), t, chosen) for c, t in zip(known, labels, strict=True))
+    accepted = sum(_called(c, chosen) == t for c, t in zip(known, labels, strict=True))
     figures = {"per_k": {str(k): v for k, v in per_k.items()}, "known": len(known), "unknown": len(unknown),
                "chain_cost": chain_cost, "widest": asdict(edge), "margin": margin, "folds": FOLDS,
                "held_out_wrong_calls": {str(m): int(w) for m, w in wrong.items()},
@@ -126,12 +127,10 @@ def fit_rule(
     return chosen, figures
 
 
-def _right(best: Candidate | None, truth: str | None, rule: FastRule) -> bool:
-    return best is not None and rule.accepts(best) and best.family == truth
-
-
-def _wrong(best: Candidate | None, truth: str | None, rule: FastRule) -> bool:
-    return best is not None and rule.accepts(best) and best.family != truth
+def _called(candidates: Sequence[Candidate], rule: FastRule) -> str | None:
+    """The family `rule` calls from a query's candidates, None where it leaves the query to the chain."""
+    best = best_of(candidates, rule.top_k)
+    return best.family if best is not None and rule.accepts(best) else None
 
 
 def _widest_rule(

@@ -61,10 +61,11 @@ class SSPredictor:
         while start < len(order):
             stop, residues = start + 1, len(seqs[order[start]])
             while stop < len(order):
-                padded = (stop - start + 1) * len(seqs[order[stop]])
-                if padded > MAX_BATCH_TOKENS or padded > MAX_PADDING * (residues + len(seqs[order[stop]])):
+                length = len(seqs[order[stop]])
+                padded = (stop - start + 1) * length
+                if padded > MAX_BATCH_TOKENS or padded > MAX_PADDING * (residues + length):
                     break
-                residues += len(seqs[order[stop]])
+                residues += length
                 stop += 1
             group = order[start:stop]
             width = len(seqs[group[-1]])
