@@ -26,7 +26,7 @@ from protfam_core.msa.dataset import load_dataset
 from protfam_core.registry.onnx_export import parameter_count
 from protfam_core.vae.encode import Fingerprinter
 from protfam_core.vae.metrics import residue_accuracy
-from protfam_core.vae.model import TrainConfig, train_channel
+from protfam_core.vae.model import ARCHS, TrainConfig, train_channel
 from protfam_core.vae.train import decode_torch
 
 
@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--widths", default="128,1024", help="hidden-layer widths to train, comma-separated")
     ap.add_argument("--seconds", type=float, default=900.0, help="time budget per width")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--arch", choices=ARCHS, default="paper", help="the paper's VAE or the deep categorical one")
     args = ap.parse_args()
     print("command: python " + shlex.join(sys.argv))
     shipped = Fingerprinter()
@@ -46,8 +47,8 @@ def main() -> None:
     print("hidden\tparameters\ttest residues\ttest positions\tbest epoch\tepochs\tstopped\tseconds")
     for hidden in (int(w) for w in args.widths.split(",")):
         start = time.perf_counter()
-        config = TrainConfig(epochs=500, max_seconds=args.seconds, threads=args.threads, hidden=hidden)
-        result = train_channel(x["train"], x["val"], config)
+        config = TrainConfig(epochs=500, max_seconds=args.seconds, threads=args.threads, hidden=hidden, arch=args.arch)
+        result = train_channel(x["train"], x["val"], config, symbols=len(CHANNELS["aa"]))
         res, pos = residue_accuracy(rows["test"], decode_torch(result.model, x["test"], CHANNELS["aa"]))
         print(
             f"{hidden}\t{parameter_count(result.model)}\t{res:.4f}\t{pos:.4f}\t{result.best_epoch}\t"

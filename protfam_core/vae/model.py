@@ -3,6 +3,11 @@
 Layers as the paper lists them: input (W x k one-hot, flattened) -> dense 128 ReLU -> z_mean, z_log_sigma (30,
 linear) -> z = z_mean + exp(z_log_sigma) * eps with eps ~ N(0, 0.1) -> dense 128 ReLU -> sigmoid output (W x k).
 Loss = binary cross-entropy summed over the input + KL(N(z_mean, exp(z_log_sigma)^2) || N(0, 1)).
+
+`arch="deep"` (issue 20) is the same VAE with a second hidden layer on each side and a categorical output: a softmax
+per frame column over the channel's symbols and cross-entropy per column, since a column holds exactly one symbol and
+the paper's independent sigmoids spend capacity on impossible outputs. Its decoder is shared by all families and sees
+only z, as the paper's, so z must carry the family too and fingerprints stay comparable across families.
 Training-only: inference goes through the ONNX export (vae_encode), never through torch.
 """
 
@@ -21,47 +26,68 @@ from torch import nn
 HIDDEN = 128
 LATENT = 30
 EPS_SD = 0.1
+ARCHS = ("paper", "deep")
 
 
 class Encoder(nn.Module):
-    """Input one-hot (flattened) -> (z_mean, z_log_sigma)."""
+    """Input one-hot (flattened) -> (z_mean, z_log_sigma); `depth` hidden layers."""
 
-    def __init__(self, in_dim: int, hidden: int = HIDDEN, latent: int = LATENT):
+    def __init__(self, in_dim: int, hidden: int = HIDDEN, latent: int = LATENT, depth: int = 1):
         super().__init__()
         self.hidden = nn.Linear(in_dim, hidden)
+        self.deeper = nn.Sequential(*(m for _ in range(depth - 1) for m in (nn.Linear(hidden, hidden), nn.ReLU())))
         self.z_mean = nn.Linear(hidden, latent)
         self.z_log_sigma = nn.Linear(hidden, latent)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = torch.relu(self.hidden(x))
+        h = self.deeper(torch.relu(self.hidden(x)))
         return self.z_mean(h), self.z_log_sigma(h)
 
 
 class Decoder(nn.Module):
-    """Latent z -> per-symbol probabilities (sigmoid), flattened like the input."""
+    """Latent z -> per-symbol probabilities, flattened like the input: independent sigmoids (the paper's) or, with
+    `symbols`, a softmax over each column's `symbols` outputs."""
 
-    def __init__(self, out_dim: int, hidden: int = HIDDEN, latent: int = LATENT):
+    def __init__(self, out_dim: int, hidden: int = HIDDEN, latent: int = LATENT, depth: int = 1, symbols: int = 0):
         super().__init__()
+        self.symbols = symbols
         self.hidden = nn.Linear(latent, hidden)
+        self.deeper = nn.Sequential(*(m for _ in range(depth - 1) for m in (nn.Linear(hidden, hidden), nn.ReLU())))
         self.out = nn.Linear(hidden, out_dim)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(z))
+        logits = self.logits(z)
+        if not self.symbols:
+            return torch.sigmoid(logits)
+        return torch.softmax(logits.unflatten(1, (-1, self.symbols)), dim=2).flatten(1)
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
-        """Pre-sigmoid output: the loss uses it for a numerically stable BCE."""
-        return self.out(torch.relu(self.hidden(z)))
+        """Pre-sigmoid (pre-softmax) output: the loss uses it for a numerically stable cross-entropy."""
+        return self.out(self.deeper(torch.relu(self.hidden(z))))
 
 
 class ChannelVAE(nn.Module):
-    """One VAE for one channel (aa, ss or sa) at a fixed input width."""
+    """One VAE for one channel (aa, ss or sa) at a fixed input width; `symbols` per column for arch "deep"."""
 
-    def __init__(self, in_dim: int, hidden: int = HIDDEN, latent: int = LATENT, eps_sd: float = EPS_SD):
+    def __init__(
+        self,
+        in_dim: int,
+        hidden: int = HIDDEN,
+        latent: int = LATENT,
+        eps_sd: float = EPS_SD,
+        arch: str = "paper",
+        symbols: int = 0,
+    ):
         super().__init__()
+        if arch not in ARCHS:
+            raise ValueError(f"unknown VAE architecture {arch!r} (known: {', '.join(ARCHS)})")
         self.in_dim = in_dim
         self.eps_sd = eps_sd
-        self.encoder = Encoder(in_dim, hidden, latent)
-        self.decoder = Decoder(in_dim, hidden, latent)
+        self.arch = arch
+        self.symbols = symbols if arch == "deep" else 0
+        depth = 2 if arch == "deep" else 1
+        self.encoder = Encoder(in_dim, hidden, latent, depth)
+        self.decoder = Decoder(in_dim, hidden, latent, depth, self.symbols)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(reconstruction logits, z_mean, z_log_sigma); sampling only in training mode."""
@@ -71,12 +97,17 @@ class ChannelVAE(nn.Module):
 
 
 def vae_loss(
-    logits: torch.Tensor, x: torch.Tensor, z_mean: torch.Tensor, z_log_sigma: torch.Tensor
+    logits: torch.Tensor, x: torch.Tensor, z_mean: torch.Tensor, z_log_sigma: torch.Tensor, symbols: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-batch mean of (BCE summed over the input, KL summed over the latent)."""
-    bce = nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+    """Per-batch mean of (reconstruction loss summed over the input, KL summed over the latent): binary
+    cross-entropy per output, or with `symbols` categorical cross-entropy per column."""
+    if symbols:
+        logp = torch.log_softmax(logits.unflatten(1, (-1, symbols)), dim=2).flatten(1)
+        rec = -(x * logp).sum() / x.shape[0]
+    else:
+        rec = nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
     kl = -0.5 * torch.sum(1 + 2 * z_log_sigma - z_mean.pow(2) - torch.exp(2 * z_log_sigma)) / x.shape[0]
-    return bce, kl
+    return rec, kl
 
 
 @dataclass
@@ -91,7 +122,8 @@ class TrainConfig:
     max_seconds: float = 300.0
     threads: int = 1  # measured: 2 threads are ~10x slower than 1 on the shared 2-core machine
     kl_weight: float = 1.0
-    hidden: int = HIDDEN  # the paper's 128; other widths only for the capacity benchmark
+    hidden: int = HIDDEN  # the paper's 128
+    arch: str = "paper"  # or "deep" (module docstring)
 
 
 @dataclass
@@ -117,7 +149,7 @@ def evaluate(model: ChannelVAE, data: np.ndarray, batch_size: int = 1024, kl_wei
         for idx in _batches(len(data), batch_size, None):
             x = torch.from_numpy(data[idx].astype(np.float32))
             logits, zm, zl = model(x)
-            bce, kl = vae_loss(logits, x, zm, zl)
+            bce, kl = vae_loss(logits, x, zm, zl, model.symbols)
             totals += np.array([bce.item(), kl.item()]) * len(idx)
     bce, kl = totals / max(len(data), 1)
     return {"bce": float(bce), "kl": float(kl), "loss": float(bce + kl_weight * kl)}
@@ -128,13 +160,14 @@ def train_channel(
     valid: np.ndarray,
     config: TrainConfig,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    symbols: int = 0,
 ) -> TrainResult:
     """Adam on the train rows; keep the epoch with the lowest validation loss; stop after `patience` epochs without
     improvement, after `epochs`, or when the time budget is spent."""
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     rng = np.random.default_rng(config.seed)
-    model = ChannelVAE(train.shape[1], hidden=config.hidden)
+    model = ChannelVAE(train.shape[1], hidden=config.hidden, arch=config.arch, symbols=symbols)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     # Halve the step size when validation stalls: large steps early, fine ones once the loss flattens.
     schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2)
@@ -148,7 +181,7 @@ def train_channel(
         for idx in _batches(len(train), config.batch_size, rng):
             x = torch.from_numpy(train[idx].astype(np.float32))
             logits, zm, zl = model(x)
-            bce, kl = vae_loss(logits, x, zm, zl)
+            bce, kl = vae_loss(logits, x, zm, zl, model.symbols)
             opt.zero_grad()
             (bce + config.kl_weight * kl).backward()
             opt.step()

@@ -13,7 +13,7 @@ from protfam_core.io.seqio import Record, read_alignment
 from protfam_core.registry.onnx_export import export_onnx, parameter_count
 from protfam_core.registry.onnx_runtime import OnnxModel
 from protfam_core.vae.metrics import residue_accuracy
-from protfam_core.vae.model import ChannelVAE, TrainConfig, train_channel
+from protfam_core.vae.model import ChannelVAE, TrainConfig, train_channel, vae_loss
 from protfam_core.vae.train import decode_torch
 
 TUTORIAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hmmer_tutorial"
@@ -76,3 +76,32 @@ def test_onnx_encoder_and_decoder_match_torch(tmp_path, rows):
     out = dec.run({"z": got["z_mean"]})["reconstruction"]
     assert out.shape == batch.shape and np.max(np.abs(out - recon.numpy())) < 1e-4
     assert out.min() >= 0.0 and out.max() <= 1.0  # sigmoid output
+
+
+def test_deep_arch_is_categorical_per_column_and_exports(tmp_path, rows):
+    texts, x, width = rows
+    k = len(AA_SYMBOLS)
+    cfg = TrainConfig(epochs=4, batch_size=16, patience=10, threads=1, hidden=32, arch="deep")
+    result = train_channel(x, x, cfg, symbols=k)
+    model = result.model
+    assert len(model.encoder.deeper) == 2 and len(model.decoder.deeper) == 2  # one more Linear + ReLU each side
+    assert result.history[-1]["val_loss"] < result.history[0]["val_loss"]
+    batch = x[3:30].astype(np.float32)
+    with torch.no_grad():
+        logits, zm, zl = model(torch.from_numpy(batch))
+        rec, _ = vae_loss(logits, torch.from_numpy(batch), zm, zl, k)
+        probs = model.decoder(zm).numpy().reshape(len(batch), width, k)
+    assert np.allclose(probs.sum(axis=2), 1.0, atol=1e-5)  # one distribution per frame column
+    logp = np.log(probs)  # the loss is the mean over rows of -log p(true symbol), summed over columns
+    assert float(rec) == pytest.approx(-(batch.reshape(len(batch), width, k) * logp).sum() / len(batch), rel=1e-4)
+    xb = torch.from_numpy(x[:9].astype(np.float32))
+    export_onnx(model.decoder, (model.encoder(xb)[0].detach(),), tmp_path / "dec.onnx", ["z"], ["reconstruction"])
+    out = OnnxModel(tmp_path / "dec.onnx").run({"z": zm.numpy()})["reconstruction"]
+    assert out.shape == batch.shape and np.max(np.abs(out - probs.reshape(len(batch), -1))) < 1e-4
+    res, _ = residue_accuracy(texts, decode_torch(model, x, AA_SYMBOLS))
+    assert 0.0 < res <= 1.0
+
+
+def test_unknown_arch_is_refused():
+    with pytest.raises(ValueError, match="unknown VAE architecture"):
+        ChannelVAE(21 * 10, arch="conv")
