@@ -36,6 +36,10 @@ def train(
     seed: Annotated[int, typer.Option(help="seed of initialisation, shuffling and sampling")] = 0,
     threads: Threads = 1,
     kl_weight: Annotated[float, typer.Option(min=0.0, help="weight of the KL term (1 = the paper's loss)")] = 1.0,
+    arch: Annotated[
+        str, typer.Option(help="paper: the paper's VAE; deep: two hidden layers a side, a softmax per column")
+    ] = "paper",
+    hidden: Annotated[int, typer.Option(min=1, help="hidden units per layer (the paper's 128)")] = 128,
     ss_model: Annotated[str | None, typer.Option(help="SS/SA model for the features (default: shipped)")] = None,
     name: Annotated[str, typer.Option(help="model name in the registries")] = "vae",
     publish: Annotated[bool, typer.Option("--publish", help="copy into registry/ as the shipped default")] = False,
@@ -47,13 +51,16 @@ def train(
     Examples:
       encode-vae train --dataset build/dataset --out build/models/vae --publish
       encode-vae train -d tests/data/mini --epochs 3 --out /tmp/vae
+      encode-vae train -d build/dataset --arch deep --hidden 256 --out build/models/vae_deep
     """
     require("train", "torch", "onnx")
-    from protfam_core.vae.model import TrainConfig
+    from protfam_core.vae.model import ARCHS, TrainConfig
     from protfam_core.vae.train import train_vae
 
     if min(epochs, batch_size, patience) < 1 or lr <= 0 or max_minutes <= 0:
         raise typer.BadParameter("epochs, batch size, patience, learning rate and time budget must be positive")
+    if arch not in ARCHS:
+        raise typer.BadParameter(f"--arch must be one of {', '.join(ARCHS)}, not {arch!r}")
     config = TrainConfig(
         epochs=epochs,
         batch_size=batch_size,
@@ -63,6 +70,8 @@ def train(
         max_seconds=max_minutes * 60,
         threads=resolve_threads(threads),
         kl_weight=kl_weight,
+        hidden=hidden,
+        arch=arch,
     )
     with ctx.obj.progress(transient=True) as progress:
         task = progress.add_task("encode-vae train", total=None)

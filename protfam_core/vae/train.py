@@ -93,7 +93,7 @@ def train_vae(
                 run.log_epoch(epoch, {f"{ch}_{k}": float(v) for k, v in m.items()})
                 log(f"{ch} epoch {epoch}: val_loss {m['val_loss']:.2f} (bce {m['val_bce']:.2f}, kl {m['val_kl']:.2f})")
 
-            result = train_channel(x_tr, x_va, cfg, on_epoch)
+            result = train_channel(x_tr, x_va, cfg, on_epoch, symbols=len(CHANNELS[ch]))
             recon = decode_torch(result.model, x_va, CHANNELS[ch])
             acc_res, acc_all = residue_accuracy(rows["val"][ch], recon)
             metrics.update(

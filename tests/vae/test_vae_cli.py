@@ -149,3 +149,25 @@ def test_unknown_model_name_is_refused(capsys, tmp_path, monkeypatch):
     afa.write_text(">a\nAC-D\n")
     assert main(["encode", str(afa), "--model", "no-such-vae"]) == 2
     assert "unknown model 'no-such-vae'" in capsys.readouterr().err
+
+
+def test_deep_arch_trains_a_bundle_that_encodes_and_reconstructs(trained, rows, tmp_path, monkeypatch):
+    monkeypatch.setenv("PROTFAM_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    args = ["train", "-d", str(MINI), "--out", str(tmp_path / "deep"), "--cache", str(trained / "cache")]
+    assert main([*args, "--arch", "deep", "--hidden", "16", "--epochs", "1", "--threads", "1"]) == 0
+    card = json.loads((tmp_path / "deep" / "model.json").read_text())
+    assert card["params"]["arch"] == "deep" and card["params"]["hidden"] == 16
+    _, placements, ss_sa = rows
+    fp = Fingerprinter(str(tmp_path / "deep"))
+    assert fp.transform(placements, ss_sa).shape == (len(placements), 3, 30)
+    probs = fp.decode(fp.transform(placements, ss_sa))
+    assert all(np.allclose(p.sum(axis=2), 1.0, atol=1e-5) for p in probs.values())  # a softmax per column
+    aa = [a for a, _, _ in fp.reconstruct(placements, ss_sa)]
+    assert [len(a) for a in aa] == [len(p.row) for p in placements]
+
+
+def test_unknown_arch_is_one_line(tmp_path, capsys):
+    assert main(["train", "-d", str(MINI), "--out", str(tmp_path / "x"), "--arch", "conv"]) == 2
+    err = capsys.readouterr().err
+    assert "--arch must be one of paper, deep" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
