@@ -29,13 +29,18 @@ EPS_SD = 0.1
 ARCHS = ("paper", "deep")
 
 
+def _extra_layers(hidden: int, depth: int) -> nn.Sequential:
+    """The hidden layers after the first (Linear + ReLU each); empty for the paper's depth 1."""
+    return nn.Sequential(*(m for _ in range(depth - 1) for m in (nn.Linear(hidden, hidden), nn.ReLU())))
+
+
 class Encoder(nn.Module):
     """Input one-hot (flattened) -> (z_mean, z_log_sigma); `depth` hidden layers."""
 
     def __init__(self, in_dim: int, hidden: int = HIDDEN, latent: int = LATENT, depth: int = 1):
         super().__init__()
         self.hidden = nn.Linear(in_dim, hidden)
-        self.deeper = nn.Sequential(*(m for _ in range(depth - 1) for m in (nn.Linear(hidden, hidden), nn.ReLU())))
+        self.deeper = _extra_layers(hidden, depth)
         self.z_mean = nn.Linear(hidden, latent)
         self.z_log_sigma = nn.Linear(hidden, latent)
 
@@ -52,7 +57,7 @@ class Decoder(nn.Module):
         super().__init__()
         self.symbols = symbols
         self.hidden = nn.Linear(latent, hidden)
-        self.deeper = nn.Sequential(*(m for _ in range(depth - 1) for m in (nn.Linear(hidden, hidden), nn.ReLU())))
+        self.deeper = _extra_layers(hidden, depth)
         self.out = nn.Linear(hidden, out_dim)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -81,10 +86,12 @@ class ChannelVAE(nn.Module):
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"unknown VAE architecture {arch!r} (known: {', '.join(ARCHS)})")
+        if arch == "deep" and symbols < 1:
+            raise ValueError("the deep VAE needs the channel's symbols per column")
         self.in_dim = in_dim
         self.eps_sd = eps_sd
         self.arch = arch
-        self.symbols = symbols if arch == "deep" else 0
+        self.symbols = symbols if arch == "deep" else 0  # the paper's sigmoid outputs ignore the column structure
         depth = 2 if arch == "deep" else 1
         self.encoder = Encoder(in_dim, hidden, latent, depth)
         self.decoder = Decoder(in_dim, hidden, latent, depth, self.symbols)

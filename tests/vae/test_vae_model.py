@@ -105,3 +105,5 @@ def test_deep_arch_is_categorical_per_column_and_exports(tmp_path, rows):
 def test_unknown_arch_is_refused():
     with pytest.raises(ValueError, match="unknown VAE architecture"):
         ChannelVAE(21 * 10, arch="conv")
+    with pytest.raises(ValueError, match="needs the channel's symbols"):
+        ChannelVAE(21 * 10, arch="deep")
