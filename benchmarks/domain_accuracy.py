@@ -4,7 +4,8 @@ Proteins are built by `protfam_core.cnn.constructed` (multi: 2-4 known domains; 
 family; unknown: a known member and an open-set sequence; random linkers of 5-40 residues). Test proteins use
 test-split members and the open set's test half only; the calling rule of each method (protfam's
 CNN-score threshold and i-Evalue cut per domain, as `classify-cnn calibrate` chooses it; the CNN-score threshold
-alone, to see what the CNN adds; hmmscan's i-Evalue cut) is chosen the same way on proteins built the same way from
+alone, to see what the CNN adds; hmmscan's i-Evalue cut, with its default filters and with protfam's domain-search
+filters, `--nobias --F1 0.1`) is chosen the same way on proteins built the same way from
 validation members and the open set's validation half: the value with the best domain F1 (ties: the median).
 
 A called domain is right when its family is right and it shares >= 50% of the shorter of it and the true segment.
@@ -60,10 +61,12 @@ def main() -> None:
         start = time.perf_counter()
         theirs = domain_hits(hmms, records)
         theirs_seconds = time.perf_counter() - start
+        theirs_sensitive = domain_hits(hmms, records, sensitive=True)
         if split == "val":
             rules["protfam"] = best_rule(proteins, ours)
             rules["protfam_cnn_score_only"] = best_rule(proteins, ours, by_evalue=False)
             rules["hmmscan"] = best_rule(proteins, theirs, by_score=False)
+            rules["hmmscan_nobias"] = best_rule(proteins, theirs_sensitive, by_score=False)
             results["rules_chosen_on_validation"] = {k: {"threshold": t, "evalue": e} for k, (t, e) in rules.items()}
             results["shipped_domain_rule"] = {"threshold": clf.domain_threshold, "evalue": clf.domain_evalue}
         results[split] = {
@@ -73,6 +76,7 @@ def main() -> None:
             "protfam_shipped": domain_scores(proteins, rule_cut(ours, clf.domain_threshold, clf.domain_evalue)),
             "protfam_cnn_score_only": domain_scores(proteins, rule_cut(ours, *rules["protfam_cnn_score_only"])),
             "hmmscan": domain_scores(proteins, rule_cut(theirs, *rules["hmmscan"])),
+            "hmmscan_nobias": domain_scores(proteins, rule_cut(theirs_sensitive, *rules["hmmscan_nobias"])),
             "seconds": {"protfam_chain": ours_seconds, "hmmscan": theirs_seconds},
         }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -25,12 +25,13 @@ app = new_app("Family of raw protein sequences with the paper's CNN on VAE finge
 
 
 def provenance(classifier: FamilyClassifier, domains: bool = False) -> str:
-    """The '#' line: tool version, threshold (the domain threshold for domain calls), the fast path's rule where it
-    is on, and name/version/sha256 (of model.json) of every bundle used."""
-    rule = [f"threshold={classifier.threshold:.6g}"]
+    """The '#' line: tool version, the calling rule (the domain rule for domain calls, whose one search is the
+    sensitive one, so no fallback), the fast path's rule where it is on, and name/version/sha256 (of model.json) of
+    every bundle used."""
+    rule = [f"threshold={classifier.threshold:.6g}", f"fallback_evalue={classifier.fallback_evalue:.6g}"]
     if domains:
         rule = [f"domain_threshold={classifier.domain_threshold:.6g}", f"domain_evalue={classifier.domain_evalue:.6g}"]
-    parts = [f"# classify-cnn {__version__}", *rule, f"fallback_evalue={classifier.fallback_evalue:.6g}"]
+    parts = [f"# classify-cnn {__version__}", *rule]
     if classifier.fast_path is not None:
         fast = classifier.fast_path.rule
         parts += [f"fast_top_k={fast.top_k}", f"fast_threshold={fast.threshold:.6g}", f"fast_evalue={fast.evalue:.6g}"]
@@ -282,8 +283,9 @@ def calibrate(
     """Choose the threshold and fallback E-value on validation data: known members vs unknown-family sequences.
 
     Writes a new CNN bundle (same network, new rule, the next version) and prints the rule.
-    Test data never enters: known = the dataset's val split; unknown = families the dataset's size filter dropped,
-    the half of them the benchmarks never test on.
+    Test data never enters: known = the dataset's val split; unknown = the open set's val half (families the
+    dataset's size filter dropped and HOMSTRAD reference families without an MMseqs2 hit among the train and
+    val members; the benchmarks never test on this half).
 
     Examples:
       classify-cnn calibrate --dataset build/dataset --publish
@@ -306,7 +308,7 @@ def calibrate(
     val, val_labels = data.records("val"), data.labels("val")
     rule = choose(classifier, val, val_labels, unknown_seqs)
     ctx.obj.log("choosing the domain rule on constructed validation proteins")
-    domains = calibrate_domains(classifier, val, val_labels, unknown_seqs, rule.fallback_evalue_)
+    domains = calibrate_domains(classifier, val, val_labels, unknown_seqs)
     sets = {"known": f"{dataset} val split: {len(val)} sequences", "unknown": source}
     bundle = save_calibrated(classifier, rule, out, sets, domains)
     if publish:

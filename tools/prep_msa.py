@@ -182,7 +182,7 @@ def place_cmd(
         typer.Option(
             min=0.0,
             help="Sequences without a hit are searched again without the bias filter, keeping E <= this "
-            "(default: the shipped classifier's; 0 = off).",
+            "(default: the shipped classifier's; 0 = off). With --domains the one search is that sensitive one.",
         ),
     ] = None,
     threads: Threads = 0,

@@ -46,7 +46,6 @@ def calibrate_domains(
     known: Sequence[Record],
     labels: Sequence[str],
     unknown: Sequence[Record],
-    fallback_evalue: float,
     n: int = 100,
     seed: int = 0,
 ) -> tuple[float, float, dict]:
@@ -54,7 +53,7 @@ def calibrate_domains(
     each kind built from `known` (by label) and `unknown`; returns both with the rule's validation figures."""
     proteins = build_proteins(known, labels, [(r, "unknown") for r in unknown], n, seed)
     records = [p.record for p in proteins]
-    found = classifier.domain_hits(classifier.fingerprint(records, fallback_evalue, domains=True))
+    found = classifier.domain_hits(classifier.fingerprint(records, domains=True))
     hits = [found[r.id] for r in records]
     threshold, evalue = best_rule(proteins, hits)
     figures = domain_scores(proteins, rule_cut(hits, threshold, evalue))

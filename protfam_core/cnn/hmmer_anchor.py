@@ -132,13 +132,17 @@ def calibrated_cut(
     return 1 / rule.threshold_ - 1 if rule.threshold_ > 0 else float("inf")
 
 
-def domain_hits(hmms: Sequence[pyhmmer.plan7.HMM], records: Sequence[Record], cpus: int = 0) -> list[list[Domain]]:
+def domain_hits(
+    hmms: Sequence[pyhmmer.plan7.HMM], records: Sequence[Record], cpus: int = 0, sensitive: bool = False
+) -> list[list[Domain]]:
     """hmmscan's reported domains of each query (`--domtblout`'s rows): family, alignment span on the query, bit
-    score and independent E-value; the anchor's domain calls are these, cut and resolved like protfam's."""
+    score and independent E-value; the anchor's domain calls are these, cut and resolved like protfam's.
+    `sensitive`: the filters of protfam's domain search (`--nobias --F1 0.1`), to compare at equal settings."""
     block = _digitise(records)
     out: list[list[Domain]] = [[] for _ in records]
     z = len(hmms)
-    for hits in pyhmmer.hmmer.hmmscan(block, _optimised(hmms), cpus=cpus, Z=z, E=10.0, domE=10.0, domZ=z):
+    opts = {"Z": z, "E": 10.0, "domE": 10.0, "domZ": z, **({"bias_filter": False, "F1": 0.1} if sensitive else {})}
+    for hits in pyhmmer.hmmer.hmmscan(block, _optimised(hmms), cpus=cpus, **opts):
         i = int(_name(hits.query.name))
         for hit in hits:
             for dom in (d for d in hit.domains if d.reported):

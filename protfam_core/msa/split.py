@@ -83,32 +83,58 @@ def cluster_split(
     return out
 
 
+def _mmseqs(command: str, args: list[str], output: Path, threads: int) -> str:
+    """Run `mmseqs <command> <args>` and return its `output` file's text; one-line errors."""
+    if shutil.which("mmseqs") is None:
+        raise ToolMissingError("mmseqs not found on PATH (install the Debian package 'mmseqs2')")
+    proc = subprocess.run(
+        ["mmseqs", command, *args, "--threads", str(threads), "-v", "1"], capture_output=True, text=True
+    )
+    if proc.returncode != 0 or not output.exists():
+        last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise InputError(f"mmseqs {command} failed (exit {proc.returncode}): {last[0]}")
+    return output.read_text()
+
+
+def _numbered(records: list[Record], path: Path, prefix: str) -> None:
+    """FASTA of `records` named prefix + index, so that MMseqs2's ids map back whatever the original ids are."""
+    path.write_text(format_fasta([Record(f"{prefix}{i}", r.seq) for i, r in enumerate(records)], width=0))
+
+
 def mmseqs_clusters(
     records: list[Record], min_seq_id: float = 0.4, coverage: float = 0.8, threads: int = 2
 ) -> dict[str, str]:
     """Cluster representative id of every record (MMseqs2 easy-cluster, greedy set cover)."""
-    if shutil.which("mmseqs") is None:
-        raise ToolMissingError("mmseqs not found on PATH (install the Debian package 'mmseqs2')")
     if not records:
         return {}
     with tempfile.TemporaryDirectory(prefix="protfam-mmseqs-") as tmp:
-        src = Path(tmp) / "in.fasta"
-        src.write_text(format_fasta([Record(f"s{i}", r.seq) for i, r in enumerate(records)], width=0))
-        prefix = Path(tmp) / "clu"
-        cmd = ["mmseqs", "easy-cluster", str(src), str(prefix), str(Path(tmp) / "work")]
-        cmd += ["--min-seq-id", str(min_seq_id), "-c", str(coverage), "--threads", str(threads), "-v", "1"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        table = Path(f"{prefix}_cluster.tsv")
-        if proc.returncode != 0 or not table.exists():
-            last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise InputError(f"mmseqs easy-cluster failed (exit {proc.returncode}): {last[0]}")
-        out = {}
-        for line in table.read_text().splitlines():
-            rep, member = line.split("\t")
-            out[records[int(member[1:])].id] = records[int(rep[1:])].id
+        src, prefix = Path(tmp) / "in.fasta", Path(tmp) / "clu"
+        _numbered(records, src, "s")
+        args = [str(src), str(prefix), str(Path(tmp) / "work"), "--min-seq-id", str(min_seq_id), "-c", str(coverage)]
+        table = _mmseqs("easy-cluster", args, Path(f"{prefix}_cluster.tsv"), threads)
+    out = {}
+    for line in table.splitlines():
+        rep, member = line.split("\t")
+        out[records[int(member[1:])].id] = records[int(rep[1:])].id
     if len(out) != len(records):
         raise InputError(f"mmseqs clustered {len(out)} of {len(records)} sequences")
     return out
+
+
+def mmseqs_hits(
+    queries: list[Record], targets: list[Record], evalue: float = 1e-3, threads: int = 2
+) -> list[tuple[int, int]]:
+    """(query index, target index) of every MMseqs2 easy-search hit with E <= `evalue` (default sensitivity)."""
+    if not queries or not targets:
+        return []
+    with tempfile.TemporaryDirectory(prefix="protfam-mmseqs-") as tmp:
+        q, t, res = Path(tmp) / "q.fasta", Path(tmp) / "t.fasta", Path(tmp) / "hits.m8"
+        _numbered(queries, q, "q")
+        _numbered(targets, t, "t")
+        table = _mmseqs(
+            "easy-search", [str(q), str(t), str(res), str(Path(tmp) / "work"), "-e", str(evalue)], res, threads
+        )
+    return [(int(a[1:]), int(b[1:])) for a, b, *_ in (line.split("\t") for line in table.splitlines())]
 
 
 def mmseqs_version() -> str:

@@ -2,6 +2,7 @@
 
 import io
 import json
+import random
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,9 @@ from protfam_tools.classify_cnn import main
 from protfam_core.cnn.classify import FamilyClassifier
 from protfam_core.cnn.rule import FALLBACK_GRID, choose_rule, rules_for
 from protfam_core.errors import InputError
+from protfam_core.io.alphabet import AMINO_ACIDS
 from protfam_core.msa.dataset import load_dataset
-from protfam_core.msa.open_set import unknown_records
+from protfam_core.msa.open_set import homologous_families, unknown_records
 from protfam_core.registry.bundles import resolve
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -97,6 +99,24 @@ def test_open_set_adds_reference_families_split_by_family(tmp_path: Path):
     assert val == {"famA"} and test == {"famC"}
     with pytest.raises(InputError, match="reference families"):
         unknown_records(ds, "all", reference=tmp_path / "nowhere")
+
+
+def test_open_set_leaves_out_families_with_a_homolog_among_the_known_members(tmp_path: Path):
+    ds = load_dataset(MINI)
+    ds.card = {**ds.card, "source": str(PREP), "cleaning": {}}
+    member = next(r.seq for r, f in zip(ds.records("train"), ds.labels("train"), strict=True) if f == "DEATH")
+    rng = random.Random(0)
+    ref = tmp_path / "reference"
+    ref.mkdir()
+    seqs = {fam: ["".join(rng.choice(AMINO_ACIDS) for _ in range(80)) for _ in range(3)] for fam in ("famA", "famZ")}
+    seqs["famK"] = [member[:i] + "W" + member[i + 1 :] for i in (5, 20, 40)]  # a known DEATH domain, renamed
+    for fam, rows in seqs.items():
+        (ref / fam).write_text("".join(f">P1;{fam}{i}\n{row}\n" for i, row in enumerate(rows)))
+    records, labels = unknown_records(ds, "all", reference=ref, homolog_evalue=None)
+    assert homologous_families(records, labels, ds) == {"famK": ["DEATH"]}
+    halves = {p: set(unknown_records(ds, p, reference=ref)[1]) for p in ("val", "test", "all")}
+    assert halves == {"val": {"famA", "famZ"}, "test": set(), "all": {"famA", "famZ"}}  # the others keep their half
+    assert set(unknown_records(ds, "test", reference=ref, homolog_evalue=None)[1]) == {"famK"}
 
 
 def test_calibrate_refuses_an_empty_unknown_set(tmp_path: Path, capsys):

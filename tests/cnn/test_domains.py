@@ -79,6 +79,29 @@ def test_per_protein_calls_refuse_a_stream_of_every_domain(capsys):
     assert "prep-msa place --domains" in capsys.readouterr().err
 
 
+# Two validation members (never test ones): a beta-gamma crystallin and a 2S albumin (plantltp + tryp_alpha_amyl)
+# of Q/R/E-rich composition, which HMMER's bias filter drops when it is searched with the crystallin.
+CRYST = "KVVIYSEPDVSEKCIEVFGDIQDCSSWSLSPVILIKVVRGCWILYEQPNFEGHSIPLEEGELELSGLWGIEDILERHE"
+ALBUMIN = "CRQQVEQRNLNHCMRYLQEQQRGLGDELNVSHYDQCCNELRMIRDEQCRCEGLQMEMEREQQQGRMRRQELRKMMQSAQMLPNTCGMRPSQCQFD"
+
+
+def test_a_biased_domain_beside_a_plain_one_is_found_by_the_sensitive_domain_search(tmp_path: Path):
+    from protfam_core.cnn.classify import FamilyClassifier
+    from protfam_core.io.seqio import Record
+
+    protein = Record("two", CRYST + "GSGSGSGSGSGSGSGSGS" + ALBUMIN)
+    plain = FamilyClassifier().frames.search([protein], domains=True)["two"]
+    assert "cryst" in {p.family for p in plain} and "plantltp+tryp_alpha_amyl" not in {p.family for p in plain}
+    query = tmp_path / "two.fasta"
+    query.write_text(f">two\n{protein.seq}\n")
+    out = io.StringIO()
+    assert main(["predict", "--domains", str(query)], stdout=out) == 0
+    rows = [line.split("\t") for line in out.getvalue().splitlines()[2:]]
+    assert [r[1] for r in rows] == ["cryst", "plantltp+tryp_alpha_amyl"]
+    middle = len(CRYST) + 9  # of the linker: each domain on its own side
+    assert int(rows[0][3]) <= middle <= int(rows[1][2])
+
+
 def _hit(family: str, start: int, end: int, score: float, evalue: float = 1e-10) -> Domain:
     return Domain("q", family, start, end, score, evalue)
 
