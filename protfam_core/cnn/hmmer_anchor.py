@@ -17,6 +17,7 @@ import pyhmmer
 from protfam_core.cnn.report import UNASSIGNED
 from protfam_core.cnn.rule import Domain
 from protfam_core.errors import InputError, ModelError
+from protfam_core.frames.frameset import SENSITIVE_FILTERS
 from protfam_core.io.seqio import Record
 
 ALPHABET = pyhmmer.easel.Alphabet.amino()
@@ -137,11 +138,11 @@ def domain_hits(
 ) -> list[list[Domain]]:
     """hmmscan's reported domains of each query (`--domtblout`'s rows): family, alignment span on the query, bit
     score and independent E-value; the anchor's domain calls are these, cut and resolved like protfam's.
-    `sensitive`: the filters of protfam's domain search (`--nobias --F1 0.1`), to compare at equal settings."""
+    `sensitive`: the filters of protfam's domain search (SENSITIVE_FILTERS), to compare at equal settings."""
     block = _digitise(records)
     out: list[list[Domain]] = [[] for _ in records]
     z = len(hmms)
-    opts = {"Z": z, "E": 10.0, "domE": 10.0, "domZ": z, **({"bias_filter": False, "F1": 0.1} if sensitive else {})}
+    opts = {"Z": z, "E": 10.0, "domE": 10.0, "domZ": z, **(SENSITIVE_FILTERS if sensitive else {})}
     for hits in pyhmmer.hmmer.hmmscan(block, _optimised(hmms), cpus=cpus, **opts):
         i = int(_name(hits.query.name))
         for hit in hits:

@@ -25,6 +25,7 @@ from protfam_core.io.seqio import Record
 _ALPHABET = easel.Alphabet.amino()
 _BUILD_SEED = 42
 FALLBACK_EVALUE = 0.01  # E-value cut of the sensitive search for queries the plain search misses
+SENSITIVE_FILTERS = {"bias_filter": False, "F1": 0.1}  # pyhmmer options of the sensitive search (--nobias --F1 0.1)
 _UPPER = np.frombuffer(bytes(range(256)).upper(), dtype=np.uint8)  # byte -> its upper-case byte
 
 
@@ -166,7 +167,7 @@ class FrameSet:
         hmms = list(self._hmms.values())
         opts = {"E": evalue, "domE": evalue, "Z": len(hmms), "domZ": len(hmms)}
         if sensitive:
-            opts.update(bias_filter=False, F1=0.1)
+            opts.update(SENSITIVE_FILTERS)
         for top in pyhmmer.hmmer.hmmsearch(hmms, block, cpus=cpus, **opts):
             family = top.query.name
             width = self.widths[family]
@@ -246,7 +247,7 @@ def candidate_placements(
     found = frames.search(list(records), evalue, max_candidates, sensitive=domains, cpus=cpus, domains=domains)
     missing = [] if domains else [r for r in records if not found[r.id]]
     if missing and fallback_evalue > 0:
-        again = frames.search(missing, fallback_evalue, max_candidates, sensitive=True, cpus=cpus, domains=domains)
+        again = frames.search(missing, fallback_evalue, max_candidates, sensitive=True, cpus=cpus)
         found.update(again)
     return found
 
