@@ -120,6 +120,23 @@ def _model_comment(text: str) -> str | None:
     return None
 
 
+def looks_like_fingerprints(text: str) -> bool:
+    """Whether the data lines start like a fingerprint file (fields ending in a float, maybe after a header): what
+    else reaches a stage tool (a UniProt flat file, a GenBank record) goes to the sequence reader, whose error names
+    the formats it reads, instead of failing on its second line as a malformed fingerprint."""
+    lines = _data_lines(text)
+    fields = next(lines, (0, [""]))[1]
+    if fields[0].strip().lower() in HEADER_FIRST_FIELDS:
+        fields = next(lines, (0, ["0"]))[1]  # a header alone is a fingerprint file without rows
+    if fields[-1].strip() == "NA":  # a framed file's row for a query without a frame
+        return True
+    try:
+        float(fields[-1])
+    except ValueError:
+        return False
+    return True
+
+
 def _data_lines(text: str) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of each data line, made one at a time: 50,000 rows split at once hold 4.5M strings."""
     for lineno, line in enumerate(text.split("\n"), 1):

@@ -25,6 +25,7 @@ import numpy as np
 
 from protfam_core.errors import InputError
 from protfam_core.io.alphabet import GAP
+from protfam_core.io.fingerprints import looks_like_fingerprints
 from protfam_core.io.seqio import read_text, sniff_format
 
 NO_FRAME = "-"
@@ -234,4 +235,6 @@ def stage_of(text: str) -> str:
         return "placements"
     if not text.strip():
         return "sequences"  # let the sequence reader say the input is empty
-    return "sequences" if sniff_format(text) is not None else "fingerprints"
+    if sniff_format(text) is not None or not looks_like_fingerprints(text):
+        return "sequences"
+    return "fingerprints"

@@ -64,6 +64,13 @@ def test_a_fasta_whose_description_starts_with_family_is_no_placement_file():
     assert stage_of("query_id\tframe\tevalue\taa1\n") == "fingerprints" and stage_of("") == "sequences"
 
 
+def test_a_uniprot_flat_file_goes_to_the_sequence_reader_not_the_fingerprint_parser():
+    text = "ID   7LESS_DROME             Reviewed;        2554 AA.\nAC   P13368; Q9TYI0;\n"
+    assert stage_of(text) == "sequences"
+    assert stage_of("id\tv1\tv2\nq1\t0.5\t1e-3\n") == stage_of("q1 0.5 1.5\n") == "fingerprints"
+    assert stage_of("query_id\tframe\tdomain\tstart\tend\tevalue\tv1\nq1\t-\tNA\tNA\tNA\tNA\tNA\n") == "fingerprints"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
