@@ -121,12 +121,12 @@ def train(
     blosum: str = typer.Option(f"{DATA}/blosum62/BLOSUM62", help="NCBI BLOSUM62 matrix file."),
     epochs: int = typer.Option(8, min=1, help="Maximum epochs."),
     patience: int = typer.Option(3, min=1, help="Stop after this many epochs without validation gain."),
-    channels: int = typer.Option(96, min=8, help="Convolution channels."),
+    channels: int = typer.Option(96, min=8, help="Convolution channels (with --init: the bundle's)."),
     lr: float = typer.Option(2e-3, help="Peak learning rate (one-cycle schedule)."),
     seed: int = typer.Option(0, help="Seed of the DSSP split, batching and initialisation."),
     time_limit: float = typer.Option(1200.0, help="Stop starting epochs after this many seconds."),
     threads: Threads = 0,
-    init: str = typer.Option(None, help="Continue training from this SS bundle (same network), e.g. ss-predictor."),
+    init: str = typer.Option(None, help="Continue training this SS bundle's network (its layers), e.g. ss-predictor."),
     publish: bool = typer.Option(False, "--publish", help="Copy the bundle into registry/ as the default SS model."),
 ) -> None:
     """Train the SS/SA network on DSSP + FLIP, test on CB513 / FLIP test / held-out DSSP, export ONNX (tracked).

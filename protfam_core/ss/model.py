@@ -14,7 +14,7 @@ import random
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -253,6 +253,9 @@ class TrainConfig:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
 
+ARCHITECTURE = ("channels", "embed", "kernel", "dilations", "dropout")  # the TrainConfig fields that shape SSNet
+
+
 def build_model(config: TrainConfig, blosum: np.ndarray) -> SSNet:
     return SSNet(blosum, config.channels, config.embed, tuple(config.dilations), config.kernel, config.dropout)
 
@@ -410,6 +413,9 @@ def train_and_export(
     from protfam_core.registry import tracking
 
     init_bundle = registry.resolve(init, "ss") if init else None
+    if init_bundle is not None:  # the network to continue is the bundle's, whatever --channels says
+        arch = {k: init_bundle.card["params"][k] for k in ARCHITECTURE}
+        config = replace(config, **{**arch, "dilations": tuple(arch["dilations"])})
 
     log("reading DSSP, FLIP and CB513 chains")
     data = prepare_data(

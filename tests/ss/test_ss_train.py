@@ -58,10 +58,12 @@ def test_train_tracks_exports_and_publishes(tmp_path, monkeypatch):
     assert run.info.status == "FINISHED" and run.data.params["channels"] == "16"
     assert len(client.get_metric_history(run.info.run_id, "valid_q3")) == 2
     assert tracking.model_versions(client, "ss-predictor") == ["1"]
-    # Training can continue from the published model (same network, weights read back from its ONNX file).
-    args2 = [a for a in args if a != "--publish"] + ["--init", "ss-predictor"]
+    # Training can continue from the published model (same network, weights read back from its ONNX file); its width
+    # comes from the bundle, not from --channels' default.
+    args2 = [a for a in args if a not in ("--publish", "--channels", "16")] + ["--init", "ss-predictor"]
     args2[args2.index("--out") + 1] = str(tmp_path / "b2")
     args2[args2.index("--epochs") + 1] = "1"
     assert main(args2, stdout=io.StringIO()) == 0
     card2 = json.loads((tmp_path / "b2" / "model.json").read_text())
     assert card2["params"]["init"] == "ss-predictor/1" and card2["version"] == "2"
+    assert card2["params"]["channels"] == 16
