@@ -8,6 +8,7 @@ per column); residue positions only, right-padding never scored. Nothing here is
 paper's 128 (docs/vae.md).
 
     python benchmarks/vae_hidden_width.py --dataset build/dataset --widths 128,1024 --seconds 900
+    python benchmarks/vae_hidden_width.py --dataset build/dataset --arch deep --widths 256 --kl-weight 0.1
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=900.0, help="time budget per width")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--arch", choices=ARCHS, default="paper", help="the paper's VAE or the deep categorical one")
+    ap.add_argument("--kl-weight", type=float, default=1.0, help="weight of the KL term in the loss (the paper's 1)")
     args = ap.parse_args()
     print("command: python " + shlex.join(sys.argv))
     shipped = Fingerprinter()
@@ -47,7 +49,14 @@ def main() -> None:
     print("hidden\tparameters\ttest residues\ttest positions\tbest epoch\tepochs\tstopped\tseconds")
     for hidden in (int(w) for w in args.widths.split(",")):
         start = time.perf_counter()
-        config = TrainConfig(epochs=500, max_seconds=args.seconds, threads=args.threads, hidden=hidden, arch=args.arch)
+        config = TrainConfig(
+            epochs=500,
+            max_seconds=args.seconds,
+            threads=args.threads,
+            hidden=hidden,
+            arch=args.arch,
+            kl_weight=args.kl_weight,
+        )
         result = train_channel(x["train"], x["val"], config, symbols=len(CHANNELS["aa"]))
         res, pos = residue_accuracy(rows["test"], decode_torch(result.model, x["test"], CHANNELS["aa"]))
         print(
