@@ -30,10 +30,12 @@ from pathlib import Path
 import numpy as np
 
 from protfam_core.features.cache import FeatureCache
+from protfam_core.features.channels import channel_matrix, channel_rows
+from protfam_core.io.alphabet import CHANNELS
 from protfam_core.msa.dataset import load_dataset
 from protfam_core.registry import bundles as registry
 from protfam_core.ss import model as ssm
-from protfam_core.ss.data import SA2, SS3, SSChain, read_cath_dssp, read_cb513, read_flip
+from protfam_core.ss.data import SA2, SS3, SSChain
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -43,31 +45,34 @@ def jury_chains(dataset_dir: str, cache_dir: str, ss_model: str, min_share: floa
     ds = load_dataset(dataset_dir)
     placements, ss_sa = FeatureCache(ds, cache_dir, ss_model).own_frame("train")
     records = {r.id: r for r in ds.records("train")}
-    by_family: dict[str, list] = {}
-    for p, (ss, sa) in zip(placements, ss_sa, strict=True):
-        by_family.setdefault(p.family, []).append((p, ss, sa))
+    by_family: dict[str, list[int]] = {}
+    for n, p in enumerate(placements):
+        by_family.setdefault(p.family, []).append(n)
     chains, same, labelled = [], 0, 0
     for members in by_family.values():
-        width = len(members[0][0].row)
-        votes = {"ss": np.zeros((width, len(SS3))), "sa": np.zeros((width, len(SA2)))}
-        for p, ss, sa in members:
-            cols = np.nonzero(p.positions >= 0)[0]
-            res = p.positions[cols]
-            np.add.at(votes["ss"], (cols, [SS3.index(ss[i]) for i in res]), 1)
-            np.add.at(votes["sa"], (cols, [SA2.index(sa[i]) for i in res]), 1)
-        share = {k: v.max(1) / np.maximum(v.sum(1), 1) for k, v in votes.items()}
-        major = {k: v.argmax(1) for k, v in votes.items()}
-        for p, ss, _ in members:
+        group = [placements[n] for n in members]
+        rows = channel_rows(group, [ss_sa[n] for n in members])  # SS/SA projected onto the frame columns
+        width = len(group[0].row)
+        jury = {}
+        for key, states in (("ss", SS3), ("sa", SA2)):
+            symbols = CHANNELS[key]  # the gap, then the states
+            one_hot = channel_matrix(rows[key], symbols, width, np.int64).reshape(len(group), width, len(symbols))
+            votes = one_hot.sum(0)[:, 1:]
+            share = votes.max(1) / np.maximum(votes.sum(1), 1)
+            jury[key] = np.where(share >= min_share, np.array(list(states))[votes.argmax(1)], "?")
+        for k, p in enumerate(group):
             seq = records[p.query_id].seq.upper()
-            labels = {"ss": ["?"] * len(seq), "sa": ["?"] * len(seq)}
-            for j in np.nonzero(p.positions >= 0)[0]:
-                i = p.positions[j]
-                for key, states in (("ss", SS3), ("sa", SA2)):
-                    if share[key][j] >= min_share:
-                        labels[key][i] = states[major[key][j]]
-                if labels["ss"][i] != "?":
-                    same, labelled = same + (labels["ss"][i] == ss[i]), labelled + 1
-            chains.append(SSChain(f"fam_{p.query_id}", seq, "".join(labels["ss"]), "".join(labels["sa"])))
+            cols = np.nonzero(p.positions >= 0)[0]
+            labels = {}
+            for key, column_labels in jury.items():
+                per_residue = np.full(len(seq), "?")
+                per_residue[p.positions[cols]] = column_labels[cols]
+                labels[key] = "".join(per_residue)
+            voted = jury["ss"][cols] != "?"
+            own = np.array(list(rows["ss"][k]))[cols]
+            same += int((jury["ss"][cols] == own)[voted].sum())
+            labelled += int(voted.sum())
+            chains.append(SSChain(f"fam_{p.query_id}", seq, labels["ss"], labels["sa"]))
     return chains, same / max(labelled, 1)
 
 
@@ -85,10 +90,11 @@ def main() -> None:
     print("command: python " + shlex.join(sys.argv), flush=True)
     start = time.monotonic()
     cath = DATA / "ss" / "cath_dssp"
-    data = ssm.prepare_data(
-        read_cath_dssp(cath / "dssp.tar.xz", cath / "CATH_info.txt"), read_flip(DATA / "ss" / "flip" / "splits.zip"),
-        read_cb513(DATA / "ss" / "cb513" / "CB513.csv"), threads=args.threads,
+    sources = ssm.Sources(
+        cath / "dssp.tar.xz", cath / "CATH_info.txt", DATA / "ss" / "flip" / "splits.zip",
+        DATA / "ss" / "cb513" / "CB513.csv", DATA / "blosum62" / "BLOSUM62",
     )  # fmt: skip
+    data = sources.training_data(threads=args.threads)
     train = list(data.train)
     if not args.control:
         pseudo, agree = jury_chains(args.dataset, args.cache, args.init, args.min_share)
@@ -108,7 +114,7 @@ def main() -> None:
         **{**arch, "dilations": tuple(arch["dilations"])}, lr=args.lr, epochs=args.epochs, patience=args.epochs,
         threads=args.threads, time_limit_s=float("inf"),
     )  # fmt: skip
-    blosum = ssm.blosum62_rows(DATA / "blosum62" / "BLOSUM62")
+    blosum = ssm.blosum62_rows(sources.blosum)
     print(f"training residues {sum(len(c.seq) for c in train)}", flush=True)
     before = ssm.build_model(config, blosum)
     ssm.load_onnx_weights(before, init.file("model"))

@@ -378,6 +378,13 @@ class Sources:
                     digest.update(sha256_file(file).encode())
         return digest.hexdigest()
 
+    def training_data(self, seed: int = 0, threads: int = 1) -> TrainingData:
+        """Every chain in its role, cleaned against the test sets (prepare_data): what `predict-ss train` uses."""
+        return prepare_data(
+            read_cath_dssp(self.cath_tar, self.cath_info), read_flip(self.flip), read_cb513(self.cb513),
+            seed=seed, threads=threads,
+        )  # fmt: skip
+
 
 def export_model(model: SSNet, path: Path) -> str:
     """ONNX with dynamic batch and length axes; checked against torch on two lengths. Returns the sha256."""
@@ -418,10 +425,7 @@ def train_and_export(
         config = replace(config, **{**arch, "dilations": tuple(arch["dilations"])})
 
     log("reading DSSP, FLIP and CB513 chains")
-    data = prepare_data(
-        read_cath_dssp(sources.cath_tar, sources.cath_info), read_flip(sources.flip), read_cb513(sources.cb513),
-        seed=config.seed, threads=resolve_threads(config.threads),
-    )  # fmt: skip
+    data = sources.training_data(config.seed, resolve_threads(config.threads))
     summary = data.summary()
     log(f"data: {summary}")
     blosum = blosum62_rows(sources.blosum)
