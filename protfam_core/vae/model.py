@@ -8,6 +8,10 @@ Loss = binary cross-entropy summed over the input + KL(N(z_mean, exp(z_log_sigma
 per frame column over the channel's symbols and cross-entropy per column, since a column holds exactly one symbol and
 the paper's independent sigmoids spend capacity on impossible outputs. Its decoder is shared by all families and sees
 only z, as the paper's, so z must carry the family too and fingerprints stay comparable across families.
+`arch="column"` replaces the deep decoder's dense last layer by one small head shared by all frame columns.
+
+For measurement (benchmarks/vae_hidden_width.py --tell-frame) the deep and column decoders can also be told each
+row's frame, as per-family PCA is: then z need not name the family. The encoder never is told; it reads the row.
 Training-only: inference goes through the ONNX export (vae_encode), never through torch.
 """
 
@@ -26,7 +30,7 @@ from torch import nn
 HIDDEN = 128
 LATENT = 30
 EPS_SD = 0.1
-ARCHS = ("paper", "deep")
+ARCHS = ("paper", "deep", "column")
 
 
 def _extra_layers(hidden: int, depth: int) -> nn.Sequential:
@@ -51,24 +55,112 @@ class Encoder(nn.Module):
 
 class Decoder(nn.Module):
     """Latent z -> per-symbol probabilities, flattened like the input: independent sigmoids (the paper's) or, with
-    `symbols`, a softmax over each column's `symbols` outputs."""
+    `symbols`, a softmax over each column's `symbols` outputs. With `columns` (frame_columns) it is told each row's
+    frame and adds a learned bias per frame column and symbol, so z need not carry the frame's own letters."""
 
-    def __init__(self, out_dim: int, hidden: int = HIDDEN, latent: int = LATENT, depth: int = 1, symbols: int = 0):
+    def __init__(
+        self,
+        out_dim: int,
+        hidden: int = HIDDEN,
+        latent: int = LATENT,
+        depth: int = 1,
+        symbols: int = 0,
+        columns: torch.Tensor | None = None,
+        frame_rank: int = 0,
+    ):
         super().__init__()
         self.symbols = symbols
         self.hidden = nn.Linear(latent, hidden)
         self.deeper = _extra_layers(hidden, depth)
         self.out = nn.Linear(hidden, out_dim)
+        self.register_buffer("columns", columns)
+        ids = 0 if columns is None else int(columns.max()) + 1
+        self.frame_bias = None if columns is None else nn.Parameter(torch.zeros(ids, symbols))
+        # frame_rank > 0: also a linear map per frame column from `frame_rank` shared features of h, as per-family
+        # PCA has one component per code float for every frame column.
+        self.frame_rank = frame_rank if columns is not None else 0
+        if self.frame_rank:
+            self.to_rank = nn.Linear(hidden, frame_rank)
+            self.frame_maps = nn.Parameter(torch.randn(ids, symbols, frame_rank) / math.sqrt(frame_rank))
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        logits = self.logits(z)
+    def forward(self, z: torch.Tensor, frame: torch.Tensor | None = None) -> torch.Tensor:
+        logits = self.logits(z, frame)
         if not self.symbols:
             return torch.sigmoid(logits)
         return torch.softmax(logits.unflatten(1, (-1, self.symbols)), dim=2).flatten(1)
 
-    def logits(self, z: torch.Tensor) -> torch.Tensor:
+    def logits(self, z: torch.Tensor, frame: torch.Tensor | None = None) -> torch.Tensor:
         """Pre-sigmoid (pre-softmax) output: the loss uses it for a numerically stable cross-entropy."""
-        return self.out(self.deeper(torch.relu(self.hidden(z))))
+        h = self.deeper(torch.relu(self.hidden(z)))
+        out = self.out(h)
+        if frame is None:
+            return out
+        ids = self.columns[frame]  # (n, W)
+        out = out + self.frame_bias[ids].flatten(1)
+        if self.frame_rank:
+            g = self.to_rank(h)
+            pad = self.frame_maps.shape[0] - 1
+            maps = torch.zeros(len(z), ids.shape[1], self.symbols, dtype=out.dtype)
+            frames = torch.unique(frame)
+            own = [self.columns[f][self.columns[f] != pad] for f in frames]
+            # one gather for the batch's frames (its backward fills the table once), one small product per frame
+            tables = self.frame_maps[torch.cat(own)].split([len(o) for o in own])
+            for f, table in zip(frames, tables, strict=True):
+                rows = (frame == f).nonzero().squeeze(1)
+                maps[rows, : len(table)] = torch.einsum("wsr,nr->nws", table, g[rows])
+            out = out + maps.flatten(1)
+        return out
+
+
+class ColumnDecoder(nn.Module):
+    """Latent z -> a vector h (`hidden` units, then `width`), which each frame column reads through its own gain and
+    shift and one two-layer head shared by all columns: logits of column j = head(relu(h * (1 + gain_j) + shift_j)).
+
+    A dense last layer puts every reconstruction into one `hidden`-dimensional space of logits; here the ReLU after
+    each column's shift makes the columns different nonlinear functions of h, with a small embedding per column
+    instead of a `hidden` x `symbols` block. `columns` maps (frame, position) to a column id: one row, the padded
+    positions, when the decoder is not told the frame; one row per frame when it is (`frame` in `logits`).
+    """
+
+    def __init__(
+        self,
+        columns: torch.Tensor,
+        symbols: int,
+        hidden: int,
+        latent: int,
+        embed: int = 32,
+        width: int = 128,
+        head: int = 64,
+    ):
+        super().__init__()
+        self.symbols = symbols
+        self.register_buffer("columns", columns)
+        ids = int(columns.max()) + 1
+        self.trunk = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, width))
+        self.embed = nn.Parameter(torch.randn(ids, embed))
+        self.film = nn.Linear(embed, 2 * width)
+        self.head = nn.Sequential(nn.Linear(width, head), nn.ReLU(), nn.Linear(head, symbols))
+        self.bias = nn.Parameter(torch.zeros(ids, symbols))
+
+    def forward(self, z: torch.Tensor, frame: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.softmax(self.logits(z, frame).unflatten(1, (-1, self.symbols)), dim=2).flatten(1)
+
+    def logits(self, z: torch.Tensor, frame: torch.Tensor | None = None) -> torch.Tensor:
+        ids = self.columns[0][None] if frame is None else self.columns[frame]  # (1 or n, W)
+        gain, shift = self.film(self.embed)[ids].chunk(2, dim=-1)  # (1 or n, W, width)
+        u = torch.relu(self.trunk(z)[:, None, :] * (1 + gain) + shift)
+        return (self.head(u) + self.bias[ids]).flatten(1)
+
+
+def frame_columns(widths: list[int], width: int) -> torch.Tensor:
+    """(frames, width) column ids: frame f's column j gets its own id, every padded position one shared id."""
+    pad = sum(widths)
+    table = torch.full((len(widths), width), pad, dtype=torch.long)
+    start = 0
+    for f, w in enumerate(widths):
+        table[f, :w] = torch.arange(start, start + w)
+        start += w
+    return table
 
 
 class ChannelVAE(nn.Module):
@@ -82,25 +174,38 @@ class ChannelVAE(nn.Module):
         eps_sd: float = EPS_SD,
         arch: str = "paper",
         symbols: int = 0,
+        frame_widths: list[int] | None = None,
+        frame_rank: int = 0,
     ):
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"unknown VAE architecture {arch!r} (known: {', '.join(ARCHS)})")
-        if arch == "deep" and symbols < 1:
-            raise ValueError("the deep VAE needs the channel's symbols per column")
+        if arch != "paper" and symbols < 1:
+            raise ValueError(f"the {arch} VAE needs the channel's symbols per column")
         self.in_dim = in_dim
         self.eps_sd = eps_sd
         self.arch = arch
-        self.symbols = symbols if arch == "deep" else 0  # the paper's sigmoid outputs ignore the column structure
-        depth = 2 if arch == "deep" else 1
+        self.symbols = symbols if arch != "paper" else 0  # the paper's sigmoid outputs ignore the column structure
+        depth = 1 if arch == "paper" else 2
         self.encoder = Encoder(in_dim, hidden, latent, depth)
-        self.decoder = Decoder(in_dim, hidden, latent, depth, self.symbols)
+        if frame_widths is not None and arch == "paper":
+            raise ValueError("only the deep and column VAEs can be told the frame")
+        columns = None if frame_widths is None else frame_columns(frame_widths, in_dim // max(symbols, 1))
+        if arch == "column":
+            own = torch.arange(in_dim // symbols)[None] if columns is None else columns
+            self.decoder: nn.Module = ColumnDecoder(own, symbols, hidden, latent)
+        else:
+            self.decoder = Decoder(in_dim, hidden, latent, depth, self.symbols, columns, frame_rank)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(reconstruction logits, z_mean, z_log_sigma); sampling only in training mode."""
+    def forward(
+        self, x: torch.Tensor, frame: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(reconstruction logits, z_mean, z_log_sigma); sampling only in training mode. `frame` (family index per
+        row) only for a column decoder told the frame."""
         z_mean, z_log_sigma = self.encoder(x)
         z = z_mean + torch.exp(z_log_sigma) * torch.randn_like(z_mean) * self.eps_sd if self.training else z_mean
-        return self.decoder.logits(z), z_mean, z_log_sigma
+        logits = self.decoder.logits(z) if frame is None else self.decoder.logits(z, frame)
+        return logits, z_mean, z_log_sigma
 
 
 def vae_loss(
@@ -130,7 +235,9 @@ class TrainConfig:
     threads: int = 1  # measured: 2 threads are ~10x slower than 1 on the shared 2-core machine
     kl_weight: float = 1.0
     hidden: int = HIDDEN  # the paper's 128
-    arch: str = "paper"  # or "deep" (module docstring)
+    arch: str = "paper"  # or "deep", "column" (module docstring)
+    frame_rank: int = 0  # a decoder told the frame: linear maps per frame column of this rank (Decoder)
+    input_dropout: float = 0.0  # share of input columns blanked in training (_drop_columns)
 
 
 @dataclass
@@ -148,14 +255,34 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator | None) -> list[n
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
-def evaluate(model: ChannelVAE, data: np.ndarray, batch_size: int = 1024, kl_weight: float = 1.0) -> dict[str, float]:
-    """Mean BCE, KL and the training loss (BCE + kl_weight * KL) per row on `data` (uint8 or float), z = z_mean."""
+def _drop_columns(x: torch.Tensor, p: float, symbols: int) -> torch.Tensor:
+    """The input with each column blanked (all its symbols 0) with probability p: the network must reconstruct the
+    whole row from the rest (denoising), so it cannot copy what it reads."""
+    if not p:
+        return x
+    keep = torch.rand(len(x), x.shape[1] // max(symbols, 1), 1) >= p
+    return (x.unflatten(1, (-1, max(symbols, 1))) * keep).flatten(1)
+
+
+def _frame(frames: np.ndarray | None, idx: np.ndarray) -> torch.Tensor | None:
+    return None if frames is None else torch.from_numpy(frames[idx]).long()
+
+
+def evaluate(
+    model: ChannelVAE,
+    data: np.ndarray,
+    batch_size: int = 256,
+    kl_weight: float = 1.0,
+    frames: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Mean BCE, KL and the training loss (BCE + kl_weight * KL) per row on `data` (uint8 or float), z = z_mean;
+    `frames` (family index per row) for a decoder told the frame."""
     model.eval()
     totals = np.zeros(2)
     with torch.no_grad():
         for idx in _batches(len(data), batch_size, None):
             x = torch.from_numpy(data[idx].astype(np.float32))
-            logits, zm, zl = model(x)
+            logits, zm, zl = model(x, _frame(frames, idx))
             bce, kl = vae_loss(logits, x, zm, zl, model.symbols)
             totals += np.array([bce.item(), kl.item()]) * len(idx)
     bce, kl = totals / max(len(data), 1)
@@ -168,13 +295,23 @@ def train_channel(
     config: TrainConfig,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     symbols: int = 0,
+    frames: tuple[np.ndarray, np.ndarray, list[int]] | None = None,
 ) -> TrainResult:
     """Adam on the train rows; keep the epoch with the lowest validation loss; stop after `patience` epochs without
-    improvement, after `epochs`, or when the time budget is spent."""
+    improvement, after `epochs`, or when the time budget is spent. `frames` = (family index per train row, per
+    validation row, frame widths) tells a column decoder the frame."""
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     rng = np.random.default_rng(config.seed)
-    model = ChannelVAE(train.shape[1], hidden=config.hidden, arch=config.arch, symbols=symbols)
+    train_frames, valid_frames, widths = frames if frames is not None else (None, None, None)
+    model = ChannelVAE(
+        train.shape[1],
+        hidden=config.hidden,
+        arch=config.arch,
+        symbols=symbols,
+        frame_widths=widths,
+        frame_rank=config.frame_rank,
+    )
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     # Halve the step size when validation stalls: large steps early, fine ones once the loss flattens.
     schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2)
@@ -187,14 +324,14 @@ def train_channel(
         total = np.zeros(2)
         for idx in _batches(len(train), config.batch_size, rng):
             x = torch.from_numpy(train[idx].astype(np.float32))
-            logits, zm, zl = model(x)
+            logits, zm, zl = model(_drop_columns(x, config.input_dropout, model.symbols), _frame(train_frames, idx))
             bce, kl = vae_loss(logits, x, zm, zl, model.symbols)
             opt.zero_grad()
             (bce + config.kl_weight * kl).backward()
             opt.step()
             total += np.array([bce.item(), kl.item()]) * len(idx)
         tr = total / len(train)
-        va = evaluate(model, valid, kl_weight=config.kl_weight)
+        va = evaluate(model, valid, kl_weight=config.kl_weight, frames=valid_frames)
         metrics = {
             "train_bce": tr[0],
             "train_kl": tr[1],

@@ -27,18 +27,31 @@ from protfam_core.vae.model import LATENT, ChannelVAE, TrainConfig, train_channe
 TIME_SHARE = {"aa": 0.6, "ss": 0.2, "sa": 0.2}
 
 
-def decode_torch(model: ChannelVAE, x: np.ndarray, symbols: str, batch: int = 2048) -> list[str]:
-    """Reconstructed rows (argmax per column over the sigmoid outputs) from z = z_mean, full model width."""
+def decode_torch(
+    model: ChannelVAE, x: np.ndarray, symbols: str, batch: int = 256, frames: np.ndarray | None = None
+) -> list[str]:
+    """Reconstructed rows (argmax per column over the outputs) from z = z_mean, full model width; `frames` (family
+    index per row) for a decoder told the frame."""
     k = len(symbols)
     sym = np.array(list(symbols))
     out: list[str] = []
     model.eval()
     with torch.no_grad():
         for s in range(0, len(x), batch):
-            logits, _, _ = model(torch.from_numpy(x[s : s + batch].astype(np.float32)))
+            f = None if frames is None else torch.from_numpy(frames[s : s + batch]).long()
+            logits, _, _ = model(torch.from_numpy(x[s : s + batch].astype(np.float32)), f)
             idx = logits.numpy().reshape(len(logits), -1, k).argmax(axis=2)
             out.extend("".join(r) for r in sym[idx])
     return out
+
+
+def encode_torch(model: ChannelVAE, x: np.ndarray, batch: int = 2048) -> np.ndarray:
+    """z_mean of each row: the fingerprint the exported encoder gives, from the torch network."""
+    model.eval()
+    with torch.no_grad():
+        xs = (torch.from_numpy(x[s : s + batch].astype(np.float32)) for s in range(0, len(x), batch))
+        parts = [model.encoder(xb)[0] for xb in xs]
+    return torch.cat(parts).numpy()
 
 
 def train_vae(

@@ -13,7 +13,14 @@ from protfam_core.io.seqio import Record, read_alignment
 from protfam_core.registry.onnx_export import export_onnx, parameter_count
 from protfam_core.registry.onnx_runtime import OnnxModel
 from protfam_core.vae.metrics import residue_accuracy
-from protfam_core.vae.model import ChannelVAE, TrainConfig, train_channel, vae_loss
+from protfam_core.vae.model import (
+    ChannelVAE,
+    TrainConfig,
+    _drop_columns,
+    frame_columns,
+    train_channel,
+    vae_loss,
+)
 from protfam_core.vae.train import decode_torch
 
 TUTORIAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hmmer_tutorial"
@@ -21,14 +28,16 @@ TUTORIAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hmm
 
 @pytest.fixture(scope="module")
 def rows():
-    """Real globin, fn3 and kinase members placed into their own tutorial frames, padded to the widest frame."""
+    """Real globin, fn3 and kinase members placed into their own tutorial frames, padded to the widest frame; rows,
+    one-hots, width and each row's family."""
     alns = {f: read_alignment(TUTORIAL / f"{f}.sto") for f in ("globins4", "fn3", "Pkinase")}
     frames = FrameSet.build(alns)
     placed = []
     for fam, aln in alns.items():
         placed += frames.place([Record(r.id, r.seq.replace("-", "")) for r in aln[:20]], fam)
     width = max(frames.widths.values())
-    return [p.row for p in placed], channel_matrix([p.row for p in placed], AA_SYMBOLS, width, np.uint8), width
+    x = channel_matrix([p.row for p in placed], AA_SYMBOLS, width, np.uint8)
+    return [p.row for p in placed], x, width, [p.family for p in placed]
 
 
 def test_layers_and_parameter_count_follow_the_paper():
@@ -41,7 +50,7 @@ def test_layers_and_parameter_count_follow_the_paper():
 
 
 def test_few_steps_of_training_lower_the_loss_and_are_seeded(rows):
-    texts, x, _ = rows
+    texts, x, _, _ = rows
     cfg = TrainConfig(epochs=6, batch_size=16, patience=10, seed=3, threads=1)
     first = train_channel(x, x, cfg)
     assert first.history[-1]["val_loss"] < first.history[0]["val_loss"]
@@ -52,14 +61,14 @@ def test_few_steps_of_training_lower_the_loss_and_are_seeded(rows):
 
 
 def test_training_builds_the_hidden_width_it_is_given(rows):
-    _, x, _ = rows
+    _, x, _, _ = rows
     model = train_channel(x, x, TrainConfig(epochs=1, batch_size=16, threads=1, hidden=16)).model
     assert model.encoder.hidden.out_features == 16 and model.decoder.hidden.out_features == 16
     assert TrainConfig().hidden == 128  # the paper's width stays the default
 
 
 def test_onnx_encoder_and_decoder_match_torch(tmp_path, rows):
-    _, x, _ = rows
+    _, x, _, _ = rows
     model = train_channel(x, x, TrainConfig(epochs=2, batch_size=16, threads=1)).model
     xb = torch.from_numpy(x[:9].astype(np.float32))
     export_onnx(model.encoder, (xb,), tmp_path / "enc.onnx", ["x"], ["z_mean", "z_log_sigma"])
@@ -79,7 +88,7 @@ def test_onnx_encoder_and_decoder_match_torch(tmp_path, rows):
 
 
 def test_deep_arch_is_categorical_per_column_and_exports(tmp_path, rows):
-    texts, x, width = rows
+    texts, x, width, _ = rows
     k = len(AA_SYMBOLS)
     cfg = TrainConfig(epochs=4, batch_size=16, patience=10, threads=1, hidden=32, arch="deep")
     result = train_channel(x, x, cfg, symbols=k)
@@ -102,8 +111,92 @@ def test_deep_arch_is_categorical_per_column_and_exports(tmp_path, rows):
     assert 0.0 < res <= 1.0
 
 
+def test_column_arch_decodes_each_column_through_one_shared_head_and_exports(tmp_path, rows):
+    texts, x, width, _ = rows
+    k = len(AA_SYMBOLS)
+    cfg = TrainConfig(epochs=4, batch_size=16, patience=10, threads=1, hidden=32, arch="column")
+    result = train_channel(x, x, cfg, symbols=k)
+    model = result.model
+    assert result.history[-1]["val_loss"] < result.history[0]["val_loss"]
+    assert model.decoder.bias.shape == (width, k)  # one id per padded position: the frame is not told
+    batch = torch.from_numpy(x[3:30].astype(np.float32))
+    with torch.no_grad():
+        zm = model.encoder(batch)[0]
+        probs = model.decoder(zm).numpy()
+    assert probs.shape == batch.shape
+    assert np.allclose(probs.reshape(len(batch), width, k).sum(axis=2), 1.0, atol=1e-5)
+    export_onnx(model.decoder, (zm[:9],), tmp_path / "dec.onnx", ["z"], ["reconstruction"])
+    out = OnnxModel(tmp_path / "dec.onnx").run({"z": zm.numpy()})["reconstruction"]
+    assert np.max(np.abs(out - probs)) < 1e-4
+    decoded = decode_torch(model, x, AA_SYMBOLS)
+    assert len(decoded) == len(texts) and {len(r) for r in decoded} == {width}
+    assert set("".join(decoded)) <= set(AA_SYMBOLS)
+
+
+def test_frame_columns_give_each_frame_column_its_own_id_and_padding_one():
+    table = frame_columns([2, 3], 4)
+    assert table.tolist() == [[0, 1, 5, 5], [2, 3, 4, 5]]
+
+
+@pytest.mark.parametrize("arch", ["deep", "column"])
+def test_a_decoder_told_the_frame_reads_it(rows, arch):
+    texts, x, width, families = rows
+    k = len(AA_SYMBOLS)
+    names = sorted(set(families))
+    frames = np.array([names.index(f) for f in families])
+    widths = [len(texts[families.index(f)]) for f in names]
+    cfg = TrainConfig(epochs=3, batch_size=16, patience=10, threads=1, hidden=32, arch=arch)
+    model = train_channel(x, x, cfg, symbols=k, frames=(frames, frames, widths)).model
+    per_frame_column = model.decoder.frame_bias if arch == "deep" else model.decoder.bias
+    assert per_frame_column.shape == (sum(widths) + 1, k)  # one row per frame column, one for all padding
+    z = model.encoder(torch.from_numpy(x[:1].astype(np.float32)))[0].detach().repeat(3, 1)
+    with torch.no_grad():
+        out = model.decoder(z, torch.arange(3)).numpy()
+    assert not np.allclose(out[0], out[1]) and not np.allclose(out[1], out[2])  # same code, other frame
+    decoded = decode_torch(model, x, AA_SYMBOLS, frames=frames)
+    assert len(decoded) == len(texts) and {len(r) for r in decoded} == {width}
+
+
+def test_maps_per_frame_column_are_one_linear_code_per_frame(rows):
+    texts, x, width, families = rows
+    names = sorted(set(families))
+    frames = np.array([names.index(f) for f in families])
+    widths = [len(texts[families.index(f)]) for f in names]
+    cfg = TrainConfig(epochs=2, batch_size=16, threads=1, hidden=32, arch="deep", frame_rank=3)
+    model = train_channel(x, x, cfg, symbols=len(AA_SYMBOLS), frames=(frames, frames, widths)).model
+    dec = model.decoder
+    assert dec.frame_maps.shape == (sum(widths) + 1, len(AA_SYMBOLS), 3)
+    z = torch.randn(2, 30)
+    with torch.no_grad():
+        h = dec.deeper(torch.relu(dec.hidden(z)))
+        got = dec.logits(z, torch.tensor([1, 1])) - dec.logits(z)
+        g = dec.to_rank(h)
+    ids = dec.columns[1]
+    want = dec.frame_bias[ids][None] + torch.einsum("wsr,nr->nws", dec.frame_maps[ids], g)
+    want[:, widths[1] :] = dec.frame_bias[ids[widths[1] :]]  # padding: the shared bias only, no map
+    assert torch.allclose(got.unflatten(1, (width, -1)), want, atol=1e-5)
+
+
+def test_input_dropout_blanks_whole_columns_in_training_only(rows):
+    _, x, width, _ = rows
+    k = len(AA_SYMBOLS)
+    torch.manual_seed(0)
+    xb = torch.from_numpy(x.astype(np.float32))
+    dropped = _drop_columns(xb, 0.3, k).unflatten(1, (width, k))
+    blank = dropped.sum(dim=2) == 0
+    assert 0.25 < float(blank.float().mean()) < 0.35  # every column held one symbol before
+    assert torch.equal(dropped[~blank], xb.unflatten(1, (width, k))[~blank])
+    assert _drop_columns(xb, 0.0, k) is xb
+    cfg = TrainConfig(epochs=2, batch_size=16, threads=1, hidden=32, arch="deep", input_dropout=0.3)
+    model = train_channel(x, x, cfg, symbols=k).model
+    with torch.no_grad():  # evaluation reads the whole row: same input, same code
+        assert torch.equal(model(xb[:5])[1], model(xb[:5])[1])
+
+
 def test_unknown_arch_is_refused():
     with pytest.raises(ValueError, match="unknown VAE architecture"):
         ChannelVAE(21 * 10, arch="conv")
     with pytest.raises(ValueError, match="needs the channel's symbols"):
         ChannelVAE(21 * 10, arch="deep")
+    with pytest.raises(ValueError, match="can be told the frame"):
+        ChannelVAE(21 * 10, frame_widths=[10])
