@@ -8,10 +8,8 @@ Loss = binary cross-entropy summed over the input + KL(N(z_mean, exp(z_log_sigma
 per frame column over the channel's symbols and cross-entropy per column, since a column holds exactly one symbol and
 the paper's independent sigmoids spend capacity on impossible outputs. Its decoder is shared by all families and sees
 only z, as the paper's, so z must carry the family too and fingerprints stay comparable across families.
-`arch="column"` replaces the deep decoder's dense last layer by one small head shared by all frame columns.
-
-For measurement (benchmarks/vae_hidden_width.py --tell-frame) the deep and column decoders can also be told each
-row's frame, as per-family PCA is: then z need not name the family. The encoder never is told; it reads the row.
+For measurement (benchmarks/vae_hidden_width.py --tell-frame) the deep decoder can also be told each row's frame, as
+per-family PCA is: then z need not name the family. The encoder never is told; it reads the row.
 Training-only: inference goes through the ONNX export (vae_encode), never through torch.
 """
 
@@ -30,7 +28,7 @@ from torch import nn
 HIDDEN = 128
 LATENT = 30
 EPS_SD = 0.1
-ARCHS = ("paper", "deep", "column")
+ARCHS = ("paper", "deep")
 
 
 def _extra_layers(hidden: int, depth: int) -> nn.Sequential:
@@ -112,46 +110,6 @@ class Decoder(nn.Module):
         return out
 
 
-class ColumnDecoder(nn.Module):
-    """Latent z -> a vector h (`hidden` units, then `width`), which each frame column reads through its own gain and
-    shift and one two-layer head shared by all columns: logits of column j = head(relu(h * (1 + gain_j) + shift_j)).
-
-    A dense last layer puts every reconstruction into one `hidden`-dimensional space of logits; here the ReLU after
-    each column's shift makes the columns different nonlinear functions of h, with a small embedding per column
-    instead of a `hidden` x `symbols` block. `columns` maps (frame, position) to a column id: one row, the padded
-    positions, when the decoder is not told the frame; one row per frame when it is (`frame` in `logits`).
-    """
-
-    def __init__(
-        self,
-        columns: torch.Tensor,
-        symbols: int,
-        hidden: int,
-        latent: int,
-        embed: int = 32,
-        width: int = 128,
-        head: int = 64,
-    ):
-        super().__init__()
-        self.symbols = symbols
-        self.register_buffer("columns", columns)
-        ids = int(columns.max()) + 1
-        self.trunk = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, width))
-        self.embed = nn.Parameter(torch.randn(ids, embed))
-        self.film = nn.Linear(embed, 2 * width)
-        self.head = nn.Sequential(nn.Linear(width, head), nn.ReLU(), nn.Linear(head, symbols))
-        self.bias = nn.Parameter(torch.zeros(ids, symbols))
-
-    def forward(self, z: torch.Tensor, frame: torch.Tensor | None = None) -> torch.Tensor:
-        return torch.softmax(self.logits(z, frame).unflatten(1, (-1, self.symbols)), dim=2).flatten(1)
-
-    def logits(self, z: torch.Tensor, frame: torch.Tensor | None = None) -> torch.Tensor:
-        ids = self.columns[0][None] if frame is None else self.columns[frame]  # (1 or n, W)
-        gain, shift = self.film(self.embed)[ids].chunk(2, dim=-1)  # (1 or n, W, width)
-        u = torch.relu(self.trunk(z)[:, None, :] * (1 + gain) + shift)
-        return (self.head(u) + self.bias[ids]).flatten(1)
-
-
 def frame_columns(widths: list[int], width: int) -> torch.Tensor:
     """(frames, width) column ids: frame f's column j gets its own id, every padded position one shared id."""
     pad = sum(widths)
@@ -180,32 +138,27 @@ class ChannelVAE(nn.Module):
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"unknown VAE architecture {arch!r} (known: {', '.join(ARCHS)})")
-        if arch != "paper" and symbols < 1:
-            raise ValueError(f"the {arch} VAE needs the channel's symbols per column")
+        if arch == "deep" and symbols < 1:
+            raise ValueError("the deep VAE needs the channel's symbols per column")
         self.in_dim = in_dim
         self.eps_sd = eps_sd
         self.arch = arch
-        self.symbols = symbols if arch != "paper" else 0  # the paper's sigmoid outputs ignore the column structure
-        depth = 1 if arch == "paper" else 2
+        self.symbols = symbols if arch == "deep" else 0  # the paper's sigmoid outputs ignore the column structure
+        depth = 2 if arch == "deep" else 1
         self.encoder = Encoder(in_dim, hidden, latent, depth)
-        if frame_widths is not None and arch == "paper":
-            raise ValueError("only the deep and column VAEs can be told the frame")
-        columns = None if frame_widths is None else frame_columns(frame_widths, in_dim // max(symbols, 1))
-        if arch == "column":
-            own = torch.arange(in_dim // symbols)[None] if columns is None else columns
-            self.decoder: nn.Module = ColumnDecoder(own, symbols, hidden, latent)
-        else:
-            self.decoder = Decoder(in_dim, hidden, latent, depth, self.symbols, columns, frame_rank)
+        if frame_widths is not None and arch != "deep":
+            raise ValueError("only the deep VAE can be told the frame")
+        columns = None if frame_widths is None else frame_columns(frame_widths, in_dim // symbols)
+        self.decoder = Decoder(in_dim, hidden, latent, depth, self.symbols, columns, frame_rank)
 
     def forward(
         self, x: torch.Tensor, frame: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(reconstruction logits, z_mean, z_log_sigma); sampling only in training mode. `frame` (family index per
-        row) only for a column decoder told the frame."""
+        row) only for a decoder told the frame."""
         z_mean, z_log_sigma = self.encoder(x)
         z = z_mean + torch.exp(z_log_sigma) * torch.randn_like(z_mean) * self.eps_sd if self.training else z_mean
-        logits = self.decoder.logits(z) if frame is None else self.decoder.logits(z, frame)
-        return logits, z_mean, z_log_sigma
+        return self.decoder.logits(z, frame), z_mean, z_log_sigma
 
 
 def vae_loss(
@@ -235,9 +188,10 @@ class TrainConfig:
     threads: int = 1  # measured: 2 threads are ~10x slower than 1 on the shared 2-core machine
     kl_weight: float = 1.0
     hidden: int = HIDDEN  # the paper's 128
-    arch: str = "paper"  # or "deep", "column" (module docstring)
+    arch: str = "paper"  # or "deep" (module docstring)
     frame_rank: int = 0  # a decoder told the frame: linear maps per frame column of this rank (Decoder)
     input_dropout: float = 0.0  # share of input columns blanked in training (_drop_columns)
+    weight_decay: float = 0.0  # AdamW's decoupled decay; 0 is the paper's plain Adam
 
 
 @dataclass
@@ -271,7 +225,7 @@ def _frame(frames: np.ndarray | None, idx: np.ndarray) -> torch.Tensor | None:
 def evaluate(
     model: ChannelVAE,
     data: np.ndarray,
-    batch_size: int = 256,
+    batch_size: int = 1024,
     kl_weight: float = 1.0,
     frames: np.ndarray | None = None,
 ) -> dict[str, float]:
@@ -299,7 +253,7 @@ def train_channel(
 ) -> TrainResult:
     """Adam on the train rows; keep the epoch with the lowest validation loss; stop after `patience` epochs without
     improvement, after `epochs`, or when the time budget is spent. `frames` = (family index per train row, per
-    validation row, frame widths) tells a column decoder the frame."""
+    validation row, frame widths) tells the decoder the frame."""
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     rng = np.random.default_rng(config.seed)
@@ -312,7 +266,7 @@ def train_channel(
         frame_widths=widths,
         frame_rank=config.frame_rank,
     )
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     # Halve the step size when validation stalls: large steps early, fine ones once the loss flattens.
     schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2)
     best, best_epoch, best_state, waited = math.inf, 0, copy.deepcopy(model.state_dict()), 0

@@ -28,7 +28,7 @@ TIME_SHARE = {"aa": 0.6, "ss": 0.2, "sa": 0.2}
 
 
 def decode_torch(
-    model: ChannelVAE, x: np.ndarray, symbols: str, batch: int = 256, frames: np.ndarray | None = None
+    model: ChannelVAE, x: np.ndarray, symbols: str, batch: int = 2048, frames: np.ndarray | None = None
 ) -> list[str]:
     """Reconstructed rows (argmax per column over the outputs) from z = z_mean, full model width; `frames` (family
     index per row) for a decoder told the frame."""

@@ -111,44 +111,20 @@ def test_deep_arch_is_categorical_per_column_and_exports(tmp_path, rows):
     assert 0.0 < res <= 1.0
 
 
-def test_column_arch_decodes_each_column_through_one_shared_head_and_exports(tmp_path, rows):
-    texts, x, width, _ = rows
-    k = len(AA_SYMBOLS)
-    cfg = TrainConfig(epochs=4, batch_size=16, patience=10, threads=1, hidden=32, arch="column")
-    result = train_channel(x, x, cfg, symbols=k)
-    model = result.model
-    assert result.history[-1]["val_loss"] < result.history[0]["val_loss"]
-    assert model.decoder.bias.shape == (width, k)  # one id per padded position: the frame is not told
-    batch = torch.from_numpy(x[3:30].astype(np.float32))
-    with torch.no_grad():
-        zm = model.encoder(batch)[0]
-        probs = model.decoder(zm).numpy()
-    assert probs.shape == batch.shape
-    assert np.allclose(probs.reshape(len(batch), width, k).sum(axis=2), 1.0, atol=1e-5)
-    export_onnx(model.decoder, (zm[:9],), tmp_path / "dec.onnx", ["z"], ["reconstruction"])
-    out = OnnxModel(tmp_path / "dec.onnx").run({"z": zm.numpy()})["reconstruction"]
-    assert np.max(np.abs(out - probs)) < 1e-4
-    decoded = decode_torch(model, x, AA_SYMBOLS)
-    assert len(decoded) == len(texts) and {len(r) for r in decoded} == {width}
-    assert set("".join(decoded)) <= set(AA_SYMBOLS)
-
-
 def test_frame_columns_give_each_frame_column_its_own_id_and_padding_one():
     table = frame_columns([2, 3], 4)
     assert table.tolist() == [[0, 1, 5, 5], [2, 3, 4, 5]]
 
 
-@pytest.mark.parametrize("arch", ["deep", "column"])
-def test_a_decoder_told_the_frame_reads_it(rows, arch):
+def test_a_decoder_told_the_frame_reads_it(rows):
     texts, x, width, families = rows
     k = len(AA_SYMBOLS)
     names = sorted(set(families))
     frames = np.array([names.index(f) for f in families])
     widths = [len(texts[families.index(f)]) for f in names]
-    cfg = TrainConfig(epochs=3, batch_size=16, patience=10, threads=1, hidden=32, arch=arch)
+    cfg = TrainConfig(epochs=3, batch_size=16, patience=10, threads=1, hidden=32, arch="deep")
     model = train_channel(x, x, cfg, symbols=k, frames=(frames, frames, widths)).model
-    per_frame_column = model.decoder.frame_bias if arch == "deep" else model.decoder.bias
-    assert per_frame_column.shape == (sum(widths) + 1, k)  # one row per frame column, one for all padding
+    assert model.decoder.frame_bias.shape == (sum(widths) + 1, k)  # one row per frame column, one for all padding
     z = model.encoder(torch.from_numpy(x[:1].astype(np.float32)))[0].detach().repeat(3, 1)
     with torch.no_grad():
         out = model.decoder(z, torch.arange(3)).numpy()
@@ -198,5 +174,5 @@ def test_unknown_arch_is_refused():
         ChannelVAE(21 * 10, arch="conv")
     with pytest.raises(ValueError, match="needs the channel's symbols"):
         ChannelVAE(21 * 10, arch="deep")
-    with pytest.raises(ValueError, match="can be told the frame"):
+    with pytest.raises(ValueError, match="only the deep VAE can be told the frame"):
         ChannelVAE(21 * 10, frame_widths=[10])
