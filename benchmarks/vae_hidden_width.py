@@ -2,7 +2,7 @@
 with wider hidden layers (latent still 30) and score it like `encode-vae report`.
 
 Protocol: train-split members placed into their own family frame, right-padded to the dataset's widest frame (as the
-shipped `vae`), early-stopped on the validation members (patience 8, `--seconds` budget per width, seed 0, Adam 2e-3
+shipped `vae`), early-stopped on the validation members (patience 8, `--seconds` budget per width, `--seed` 0, Adam 2e-3
 halved on plateaus, batch 128, `--threads` torch threads); the test members are encoded to z_mean and decoded (argmax
 per column); residue positions only, right-padding never scored. Nothing here is shipped: the product keeps the
 paper's 128 (docs/vae.md). Each line also gives k-means separability of the test rows' aa codes (`encode-vae
@@ -55,6 +55,7 @@ def main() -> None:
     ap.add_argument("--tell-frame", action="store_true", help="tell the deep decoder each row's frame")
     ap.add_argument("--input-dropout", type=float, default=0.0, help="share of input columns blanked in training")
     ap.add_argument("--weight-decay", type=float, default=0.0, help="AdamW's decoupled weight decay (0: Adam)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling and sampling")
     ap.add_argument("--frame-rank", type=int, default=0, help="--tell-frame, deep: rank of the maps per frame column")
     args = ap.parse_args()
     if args.tell_frame and args.arch == "paper":
@@ -85,6 +86,7 @@ def main() -> None:
             frame_rank=args.frame_rank,
             input_dropout=args.input_dropout,
             weight_decay=args.weight_decay,
+            seed=args.seed,
         )
         result = train_channel(
             x["train"], x["val"], config, on_epoch=_progress, symbols=len(CHANNELS["aa"]), frames=frames
