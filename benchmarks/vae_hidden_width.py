@@ -60,17 +60,19 @@ def main() -> None:
     args = ap.parse_args()
     if args.tell_frame and args.arch == "paper":
         ap.error("--tell-frame needs --arch deep")
+    if args.frame_rank and not args.tell_frame:
+        ap.error("--frame-rank needs --tell-frame")
     print("command: python " + shlex.join(sys.argv))
     shipped = Fingerprinter()
-    cache = FeatureCache(load_dataset(args.dataset), args.cache, shipped.ss_model)
+    dataset = load_dataset(args.dataset)
+    cache = FeatureCache(dataset, args.cache, shipped.ss_model)
     placed = {s: cache.own_frame(s) for s in ("train", "val", "test")}
     rows = {s: channel_rows(*p)["aa"] for s, p in placed.items()}
     x = {s: channel_matrix(r, CHANNELS["aa"], shipped.width, np.uint8) for s, r in rows.items()}
     families = {s: [p.family for p in placed[s][0]] for s in placed}
-    names = sorted(set(families["train"]))
-    width_of = {p.family: len(p.row) for p in placed["train"][0]}
+    names = sorted(dataset.frames.widths)
     frame = {s: np.array([names.index(f) for f in fams]) for s, fams in families.items()}
-    frames = (frame["train"], frame["val"], [width_of[f] for f in names]) if args.tell_frame else None
+    frames = (frame["train"], frame["val"], [dataset.frames.widths[f] for f in names]) if args.tell_frame else None
     km, sd = kmeans_cv(shipped.encode_channel("aa", rows["test"]), families["test"])
     print(f"shipped {shipped.model_id} aa encoder: k-means {km:.4f} +- {sd:.4f}")
     print("hidden\tparameters\ttest residues\ttest positions\tk-means aa\tbest epoch\tepochs\tstopped\tseconds")

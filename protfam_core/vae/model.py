@@ -214,8 +214,9 @@ def _drop_columns(x: torch.Tensor, p: float, symbols: int) -> torch.Tensor:
     whole row from the rest (denoising), so it cannot copy what it reads."""
     if not p:
         return x
-    keep = torch.rand(len(x), x.shape[1] // max(symbols, 1), 1) >= p
-    return (x.unflatten(1, (-1, max(symbols, 1))) * keep).flatten(1)
+    k = max(symbols, 1)  # the paper's sigmoid input: one feature per "column"
+    keep = torch.rand(len(x), x.shape[1] // k, 1) >= p
+    return (x.unflatten(1, (-1, k)) * keep).flatten(1)
 
 
 def _frame(frames: np.ndarray | None, idx: np.ndarray) -> torch.Tensor | None:
