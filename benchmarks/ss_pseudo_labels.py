@@ -109,15 +109,13 @@ def main() -> None:
         )
         train += pseudo
     init = registry.resolve(args.init, "ss")
-    arch = {k: init.card["params"][k] for k in ssm.ARCHITECTURE}
     config = ssm.TrainConfig(
-        **{**arch, "dilations": tuple(arch["dilations"])}, lr=args.lr, epochs=args.epochs, patience=args.epochs,
-        threads=args.threads, time_limit_s=float("inf"),
-    )  # fmt: skip
+        lr=args.lr, epochs=args.epochs, patience=args.epochs, threads=args.threads, time_limit_s=float("inf")
+    )
+    config = ssm.with_architecture(config, init)
     blosum = ssm.blosum62_rows(sources.blosum)
     print(f"training residues {sum(len(c.seq) for c in train)}", flush=True)
-    before = ssm.build_model(config, blosum)
-    ssm.load_onnx_weights(before, init.file("model"))
+    before = ssm.load_network(init, blosum)
     print(f"{init.ref} validation: {json.dumps(ssm.evaluate(before, data.valid))}", flush=True)
 
     def log(epoch: int, metrics: dict[str, float]) -> None:

@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
 
     fp = Fingerprinter(args.model)
-    placements, ss_sa = FeatureCache(load_dataset(args.dataset), args.cache).own_frame("test")
+    placements, ss_sa = FeatureCache(load_dataset(args.dataset), args.cache, fp.ss_model).own_frame("test")
     base = channel_rows(placements, ss_sa)
     reps = -(-args.rows // len(placements))
     rows = {ch: (v * reps)[: args.rows] for ch, v in base.items()}

@@ -191,7 +191,7 @@ def train(
     dataset: Annotated[Path, typer.Option(help="Dataset folder from `prep-msa build`.")],
     out: Annotated[Path, typer.Option(help="Folder for the family-cnn and family-frames bundles.")] = Path("build/cnn"),
     vae: Annotated[str | None, typer.Option(help="VAE bundle for the fingerprints (default: shipped).")] = None,
-    ss: Annotated[str | None, typer.Option(help="SS/SA bundle (default: shipped).")] = None,
+    ss: Annotated[str | None, typer.Option(help="SS/SA bundle (default: the one the VAE was trained with).")] = None,
     cache: Cache = Path("build/features"),
     seed: Annotated[int, typer.Option(help="Random seed (weights, batch order).")] = 0,
     epochs: Annotated[int, typer.Option(min=1, help="Most epochs.")] = 40,

@@ -98,7 +98,7 @@ def train(
     dataset = load_dataset(dataset_dir)
     families = list(dataset.frames.families)
     fingerprinter = Fingerprinter(resolve(vae, "vae"))
-    ss_bundle = resolve(ss, "ss")
+    ss_bundle = resolve(ss or fingerprinter.ss_model, "ss")  # the features the VAE was trained on
     cache = FeatureCache(dataset, cache_dir, str(ss_bundle.path))
     started = time.monotonic()
     log("placing, predicting SS/SA and fingerprinting the train split")

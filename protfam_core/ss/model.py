@@ -94,6 +94,19 @@ class SSNet(nn.Module):
         return torch.softmax(ss, dim=-1), torch.softmax(sa, dim=-1)
 
 
+class SSEnsemble(nn.Module):
+    """Networks trained alike (same data and split, other train seeds), their probabilities averaged: independently
+    trained networks err in partly different places, so their mean is right more often than any one of them."""
+
+    def __init__(self, members: list[SSNet]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        ss, sa = zip(*(member(tokens) for member in self.members), strict=True)
+        return torch.stack(ss).mean(0), torch.stack(sa).mean(0)
+
+
 # ---------------------------------------------------------------------------------------------------------- data
 
 
@@ -245,7 +258,8 @@ class TrainConfig:
     max_tokens: int = 16384
     crop: int = 512
     sa_weight: float = 1.0
-    seed: int = 0
+    seed: int = 0  # the DSSP split, and training too unless train_seed is given
+    train_seed: int | None = None  # initialisation and batch order; ensemble members differ only in it
     threads: int = 0  # torch and MMseqs2 threads; 0 = all cores
     time_limit_s: float = 1200.0
 
@@ -260,8 +274,24 @@ def build_model(config: TrainConfig, blosum: np.ndarray) -> SSNet:
     return SSNet(blosum, config.channels, config.embed, tuple(config.dilations), config.kernel, config.dropout)
 
 
+def with_architecture(config: TrainConfig, bundle) -> TrainConfig:
+    """`config` with the network of an SS bundle (its card's layers), to load that bundle's weights into."""
+    params = bundle.card.get("params", {})
+    if "members" in params:
+        raise ModelError(f"{bundle.ref} is an ensemble of {len(params['members'])} networks; name one of its members")
+    arch = {k: params[k] for k in ARCHITECTURE}
+    return replace(config, **{**arch, "dilations": tuple(arch["dilations"])})
+
+
+def load_network(bundle, blosum: np.ndarray) -> SSNet:
+    """The torch network of a trained (single-network) SS bundle, in eval mode."""
+    model = build_model(with_architecture(TrainConfig(), bundle), blosum)
+    load_onnx_weights(model, bundle.file("model"))
+    return model.eval()
+
+
 @torch.no_grad()
-def evaluate(model: SSNet, chains: list[SSChain], max_tokens: int = 32768) -> dict[str, float]:
+def evaluate(model: nn.Module, chains: list[SSChain], max_tokens: int = 32768) -> dict[str, float]:
     """Q3 and 2-state SA accuracy over residues with a known label; nan when a set has no such residue."""
     model.eval()
     counts = np.zeros(4)
@@ -305,8 +335,9 @@ def train(
 
     if not train_chains or not valid_chains:
         raise InputError("training needs non-empty training and validation sets")
-    torch.manual_seed(config.seed)
-    rng = random.Random(config.seed)
+    seed = config.seed if config.train_seed is None else config.train_seed
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
     torch.set_num_threads(resolve_threads(config.threads))
     model = build_model(config, blosum)
     if init is not None:
@@ -421,8 +452,7 @@ def train_and_export(
 
     init_bundle = registry.resolve(init, "ss") if init else None
     if init_bundle is not None:  # the network to continue is the bundle's, whatever --channels says
-        arch = {k: init_bundle.card["params"][k] for k in ARCHITECTURE}
-        config = replace(config, **{**arch, "dilations": tuple(arch["dilations"])})
+        config = with_architecture(config, init_bundle)
 
     log("reading DSSP, FLIP and CB513 chains")
     data = sources.training_data(config.seed, resolve_threads(config.threads))
@@ -443,38 +473,110 @@ def train_and_export(
         model, best = train(config, data.train, data.valid, blosum, log_epoch, progress, init_onnx)
         metrics = {k: v for k, v in best.items() if k.startswith("valid_") and not math.isnan(v)}
         metrics["best_epoch"] = best["best_epoch"]
-        for test_name, chains in data.tests.items():
-            result = evaluate(model, chains)
-            for key in ("q3", "sa_acc"):
-                if not math.isnan(result[key]):
-                    metrics[f"{test_name}_{key}"] = result[key]
-        log("test: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            onnx_path = Path(tmp, "ss_model.onnx")
-            export_model(model, onnx_path)
-            card = {
-                "version": registry.new_version(name),
-                "params": {k: v for k, v in params.items() if not k.startswith("data.")}
-                | {"n_parameters": parameter_count(model)},
-                "metrics": metrics,
-                "data": {
-                    "checksum": checksum,
-                    "description": (
-                        "cath_dssp chains (DSSP 8->3 states; RSA = ACC / Tien 2013 theoretical max ASA, exposed if "
-                        ">= 25%) and FLIP secondary-structure train split; training/validation chains with an "
-                        "MMseqs2 hit at >= 90% identity over >= 50% coverage to any CB513, FLIP-test or DSSP-test "
-                        "chain removed"
-                    ),
-                    **summary,
-                },
-                "inputs": {"tokens": "int64 (batch, length); 0 = padding, 1-20 = ACDEFGHIKLMNPQRSTVWY, 21 = other"},
-                "outputs": {"ss_prob": "(batch, length, 3) over H, E, C", "sa_prob": "(batch, length, 2) over e, b"},
-                "sa_threshold": EXPOSED_RSA,
-            }
-            bundle = registry.save_bundle(out, name, "ss", {"model": onnx_path}, card)
+        card_params = {k: v for k, v in params.items() if not k.startswith("data.")}
+        bundle = _test_and_save(model, data, out, name, card_params, metrics, checksum, log)
         run.log_bundle(bundle.path)
     if publish:
         shipped = registry.publish(bundle.path)
         log(f"published {shipped.ref} to {shipped.path}")
-    return bundle.path, metrics
+    return bundle.path, bundle.card["metrics"]
+
+
+def _test_and_save(
+    model: nn.Module,
+    data: TrainingData,
+    out: Path,
+    name: str,
+    params: dict,
+    metrics: dict[str, float],
+    checksum: str,
+    log: Callable[[str], None],
+):
+    """Score `model` on every test set, export it to ONNX and write the bundle with its card; returns the bundle."""
+    from protfam_core.registry import bundles as registry
+
+    metrics = dict(metrics)
+    for test_name, chains in data.tests.items():
+        result = evaluate(model, chains)
+        for key in ("q3", "sa_acc"):
+            if not math.isnan(result[key]):
+                metrics[f"{test_name}_{key}"] = result[key]
+    log("test: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_path = Path(tmp, "ss_model.onnx")
+        export_model(model, onnx_path)
+        card = {
+            "version": registry.new_version(name),
+            "params": params | {"n_parameters": parameter_count(model)},
+            "metrics": metrics,
+            "data": {
+                "checksum": checksum,
+                "description": (
+                    "cath_dssp chains (DSSP 8->3 states; RSA = ACC / Tien 2013 theoretical max ASA, exposed if "
+                    ">= 25%) and FLIP secondary-structure train split; training/validation chains with an "
+                    "MMseqs2 hit at >= 90% identity over >= 50% coverage to any CB513, FLIP-test or DSSP-test "
+                    "chain removed"
+                ),
+                **data.summary(),
+            },
+            "inputs": {"tokens": "int64 (batch, length); 0 = padding, 1-20 = ACDEFGHIKLMNPQRSTVWY, 21 = other"},
+            "outputs": {"ss_prob": "(batch, length, 3) over H, E, C", "sa_prob": "(batch, length, 2) over e, b"},
+            "sa_threshold": EXPOSED_RSA,
+        }
+        return registry.save_bundle(out, name, "ss", {"model": onnx_path}, card)
+
+
+def ensemble_and_export(
+    sources: Sources,
+    members: list[str],
+    out: Path,
+    name: str = "ss-predictor",
+    publish: bool = False,
+    threads: int = 0,
+    log: Callable[[str], None] = print,
+) -> tuple[Path, dict[str, float]]:
+    """The whole `predict-ss ensemble`: trained SS bundles averaged into one ONNX model, scored like a trained one.
+
+    Every member must come from these sources and the same DSSP split (its card's data checksum and seed), so that
+    no member has seen a test or validation chain of the others.
+    """
+    from protfam_core.registry import bundles as registry
+    from protfam_core.registry import tracking
+
+    bundles = [registry.resolve(m, "ss") for m in members]
+    if len(bundles) < 2:
+        raise InputError("an ensemble needs at least two SS models")
+    shas = [b.card["files"]["model"]["sha256"] for b in bundles]
+    if len(set(shas)) < len(shas):
+        raise InputError("the same SS model is named twice")
+    checksum = sources.checksum()
+    seeds = {int(b.card.get("params", {}).get("seed", 0)) for b in bundles}
+    for b in bundles:
+        if b.card.get("data", {}).get("checksum") != checksum:
+            raise ModelError(f"{b.ref} ({b.path}) was trained on other data than these sources")
+    if len(seeds) > 1:
+        raise ModelError(f"the members were trained on different DSSP splits (seeds {sorted(seeds)}): retrain one")
+    (seed,) = seeds
+    torch.set_num_threads(resolve_threads(threads))
+    blosum = blosum62_rows(sources.blosum)
+    model = SSEnsemble([load_network(b, blosum) for b in bundles]).eval()
+    log(f"reading DSSP, FLIP and CB513 chains (split seed {seed})")
+    data = sources.training_data(seed, resolve_threads(threads))
+    # a folder's card version is only the one it would get if published, so only registry members keep their ref
+    described = [
+        ({"ref": b.ref} if b.source != "folder" else {})
+        | {"model_sha256": sha, "params": b.card["params"], "metrics": b.card["metrics"]}
+        for b, sha in zip(bundles, shas, strict=True)
+    ]
+    params = {"members": described, "seed": seed}
+    names = [b.ref if b.source != "folder" else str(b.path) for b in bundles]
+    with tracking.training_run("predict-ss", {"members": names, "seed": seed}, checksum) as run:
+        metrics = {f"valid_{k}": v for k, v in evaluate(model, data.valid).items() if not k.endswith("residues")}
+        log("valid: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        bundle = _test_and_save(model, data, out, name, params, metrics, checksum, log)
+        run.log_bundle(bundle.path)
+    if publish:
+        shipped = registry.publish(bundle.path)
+        log(f"published {shipped.ref} to {shipped.path}")
+    return bundle.path, bundle.card["metrics"]

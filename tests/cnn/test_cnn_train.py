@@ -33,7 +33,7 @@ def trained(tmp_path_factory) -> tuple[Path, str, str]:
 def test_examples_carry_both_labels_in_every_frame(trained):
     tmp, _, _ = trained
     ds = load_dataset(MINI)
-    ex = split_examples(FeatureCache(ds, tmp / "cache"), "val", Fingerprinter(), ds.families)
+    ex = split_examples(FeatureCache(ds, tmp / "cache", Fingerprinter().ss_model), "val", Fingerprinter(), ds.families)
     assert ex.fingerprints.shape == (len(ex.frames), 3, 30)
     assert set(ex.sources) >= {FORCED, SEARCH, FOREIGN}
     assert (ex.targets.sum(axis=1) == ex.positive).all()  # one-hot for members, all-zero in foreign frames

@@ -67,3 +67,56 @@ def test_train_tracks_exports_and_publishes(tmp_path, monkeypatch):
     card2 = json.loads((tmp_path / "b2" / "model.json").read_text())
     assert card2["params"]["init"] == "ss-predictor/1" and card2["version"] == "2"
     assert card2["params"]["channels"] == 16
+
+
+def test_ensemble_averages_members_trained_on_one_split(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROTFAM_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("PROTFAM_REGISTRY", str(tmp_path / "registry"))
+    data = [
+        "--cath-dssp",
+        str(DATA / "cath_dssp"),
+        "--flip",
+        str(DATA / "flip"),
+        "--cb513",
+        str(DATA / "cb513_head.csv"),
+    ]
+    members = []
+    for seed in ("1", "2"):  # the same split (--seed 0), other initialisation and batch order
+        args = [
+            "train",
+            *data,
+            "--epochs",
+            "1",
+            "--channels",
+            "16",
+            "--train-seed",
+            seed,
+            "--out",
+            str(tmp_path / seed),
+        ]
+        assert main(args, stdout=io.StringIO()) == 0
+        members.append(str(tmp_path / seed))
+    out = io.StringIO()
+    assert main(["ensemble", *members, *data, "--out", str(tmp_path / "ens"), "--publish"], stdout=out) == 0
+    card = json.loads((tmp_path / "ens" / "model.json").read_text())
+    assert [m["params"]["train_seed"] for m in card["params"]["members"]] == [1, 2]
+    assert card["params"]["seed"] == 0 and 0 <= card["metrics"]["valid_q3"] <= 1 and "cb513_q3" in card["metrics"]
+    # One ONNX model whose probabilities are the members' mean, served as the default like any SS bundle.
+    seq = ["MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQ"]
+    ((ss, sa),) = SSPredictor().predict_proba(seq)
+    per_member = [SSPredictor(registry.resolve(m, "ss")).predict_proba(seq)[0] for m in members]
+    assert np.allclose(ss, np.mean([p[0] for p in per_member], axis=0), atol=1e-5)
+    assert np.allclose(sa, np.mean([p[1] for p in per_member], axis=0), atol=1e-5)
+    # Members from another split, the same member twice, or continuing an ensemble: one-line errors.
+    err = io.StringIO()
+    other = ["train", *data, "--epochs", "1", "--channels", "16", "--seed", "3", "--out", str(tmp_path / "s3")]
+    assert main(other, stdout=io.StringIO()) == 0
+    assert main(["ensemble", members[0], str(tmp_path / "s3"), *data], stdout=io.StringIO(), stderr=err) != 0
+    assert "different DSSP splits" in err.getvalue()
+    err = io.StringIO()
+    assert main(["ensemble", members[0], members[0], *data], stdout=io.StringIO(), stderr=err) != 0
+    assert "named twice" in err.getvalue()
+    err = io.StringIO()
+    cont = ["train", *data, "--epochs", "1", "--init", str(tmp_path / "ens"), "--out", str(tmp_path / "c")]
+    assert main(cont, stdout=io.StringIO(), stderr=err) != 0
+    assert "is an ensemble of 2 networks" in err.getvalue() and "Traceback" not in err.getvalue()
