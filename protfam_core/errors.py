@@ -19,6 +19,10 @@ class ModelError(ProtfamError):
     """A model cannot be found, verified or loaded."""
 
 
+class VersionNotFound(ModelError):
+    """The model name is known there, but not the version or alias asked for (another registry may have it)."""
+
+
 class ToolMissingError(ProtfamError):
     """An external program (aligner, DSSP) is not on PATH."""
 

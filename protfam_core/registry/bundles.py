@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 import protfam_core
-from protfam_core.errors import InputError, ModelError
+from protfam_core.errors import InputError, ModelError, VersionNotFound
 from protfam_core.io.atomic import sha256_file, write_text
 from protfam_core.registry import tracking
 from protfam_core.registry.onnx_runtime import OnnxModel
@@ -374,13 +374,19 @@ def _by_name(root: Path, ref: str) -> Bundle:
     name, alias, version = parse_ref(ref)
     manifest = load_manifest(root)
     env_uri, any_uri = tracking.env_tracking_uri(), tracking.existing_tracking_uri()
+    missing: list[VersionNotFound] = []  # the name is there, the version or alias is not: ask the other registry
     for source in ("store", "shipped") if env_uri else ("shipped", "store"):
-        if source == "shipped" and name in manifest["models"]:
-            return _resolve_shipped(root, manifest, name, alias, version)
-        if source == "store" and any_uri:
-            bundle = _from_store(any_uri, name, alias, version)
-            if bundle is not None:
-                return bundle
+        try:
+            if source == "shipped" and name in manifest["models"]:
+                return _resolve_shipped(root, manifest, name, alias, version)
+            if source == "store" and any_uri:
+                bundle = _from_store(any_uri, name, alias, version)
+                if bundle is not None:
+                    return bundle
+        except VersionNotFound as err:
+            missing.append(err)
+    if missing:
+        raise missing[0]
     places = f"the shipped registry {root}" + (f" or the MLflow registry at {any_uri}" if any_uri else "")
     raise ModelError(f"unknown model {name!r}: not in {places}")
 
@@ -390,8 +396,8 @@ def resolve(ref: str | None, kind: str | None) -> Bundle:
 
     None = the shipped default of `kind` (registry/ only); a path = that bundle folder; 'name', 'name@alias',
     'name/version' = the shipped registry and the MLflow registry (the configured store is asked first when
-    PROTFAM_TRACKING_URI or MLFLOW_TRACKING_URI is set, otherwise the shipped folder first). A bare name means its
-    champion, else its latest version.
+    PROTFAM_TRACKING_URI or MLFLOW_TRACKING_URI is set, otherwise the shipped folder first; a version or alias the
+    first lacks is looked up in the other). A bare name means its champion, else its latest version.
     """
     root = registry_dir()
     if ref is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from protfam_core.errors import ModelError
+from protfam_core.errors import ModelError, VersionNotFound
 
 CHAMPION = "champion"  # the alias a bare model name means
 
@@ -31,13 +31,13 @@ def pick_version(
     versions = [str(v) for v in versions]
     if alias is not None:
         if alias not in aliases:
-            raise ModelError(
+            raise VersionNotFound(
                 f"model {name!r} has no alias {alias!r} in {where} (aliases: {', '.join(sorted(aliases)) or 'none'})"
             )
         return str(aliases[alias])
     if version is not None:
         if version not in versions:
-            raise ModelError(
+            raise VersionNotFound(
                 f"model {name!r} has no version {version!r} in {where} (versions: {', '.join(versions) or 'none'})"
             )
         return version

@@ -147,6 +147,20 @@ def test_aliases_move_and_resolve_the_right_weights(tmp_path: Path, store: str) 
     assert code == 0 and out.splitlines()[1:] == ["mlflow\ttiny\t1\tcnn\t", "mlflow\ttiny\t2\tcnn\tchampion"]
 
 
+def test_a_version_the_store_lacks_is_taken_from_the_shipped_registry(tmp_path: Path, store: str) -> None:
+    """Both registries know `tiny`: a version only one of them has is found there, whichever is asked first."""
+    shipped, want_shipped = tiny_bundle(tmp_path / "b1", seed=1, version="7")
+    trained, want_trained = tiny_bundle(tmp_path / "b2", seed=2)
+    registry.publish(shipped.path)
+    with tracking.training_run("family-cnn", {}, None) as run:
+        assert run.log_bundle(trained.path) == "1"
+    np.testing.assert_allclose(predict(registry.resolve("tiny/7", "cnn")), want_shipped, atol=1e-5)
+    np.testing.assert_allclose(predict(registry.resolve("tiny/1", "cnn")), want_trained, atol=1e-5)
+    assert registry.resolve("tiny/7", "cnn").source == "shipped"
+    with pytest.raises(ModelError, match=r"no version '9' in the MLflow registry .*versions: 1\)"):
+        registry.resolve("tiny/9", "cnn")  # the registry asked first explains
+
+
 def test_tampered_store_artifacts_are_refused(tmp_path: Path, store: str) -> None:
     bundle, want = tiny_bundle(tmp_path / "b", seed=1)
     with tracking.training_run("family-cnn", {}, None) as run:
