@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from protfam_tools._cli import Out, Threads, new_app, run
@@ -15,6 +15,9 @@ from protfam_core.io.seqio import Record, parse_sequences, read_alignment, read_
 from protfam_core.ss.backends import BACKENDS, predict_dssp, predict_model, predict_scratch
 from protfam_core.ss.formats import FORMATS, format_results
 from protfam_core.threads import resolve_threads
+
+if TYPE_CHECKING:
+    from protfam_core.ss.model import Sources
 
 app = new_app("Secondary structure (H/E/C) and solvent accessibility (exposed/buried at 25% RSA) of proteins.")
 
@@ -119,7 +122,7 @@ Blosum = Annotated[str, typer.Option(help="NCBI BLOSUM62 matrix file.")]
 Publish = Annotated[bool, typer.Option("--publish", help="Copy the bundle into registry/ as the default SS model.")]
 
 
-def _sources(cath_dssp: str, flip: str, cb513: str, blosum: str):
+def _sources(cath_dssp: str, flip: str, cb513: str, blosum: str) -> Sources:
     """The training and test data files, each checked to exist."""
     from protfam_core.ss.model import Sources
 
