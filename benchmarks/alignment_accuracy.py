@@ -16,9 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+from _record import write_record
+from alignment_score import score_alignment
+
 from protfam_core.io.seqio import Record, read_alignment, read_sequences
 from protfam_core.msa.aligners import BACKENDS, align, tool_version
-from protfam_core.msa.score import score_alignment
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -45,18 +47,21 @@ def main() -> None:
     backends = args.backends.split(",")
     parts = args.parts.split(",")
     print(f"command: python3 benchmarks/alignment_accuracy.py {shlex.join(sys.argv[1:])}".rstrip())
+    figures = {}
     if "accuracy" in parts:
-        accuracy(args.reference, args.limit, backends, args.accuracy_threads)
+        figures["accuracy"] = accuracy(args.reference, args.limit, backends, args.accuracy_threads)
     if "timing" in parts:
-        timing(args.timing_family, args.timing_n, backends, args.threads)
+        figures["timing"] = timing(args.timing_family, args.timing_n, backends, args.threads)
+    write_record("alignment_accuracy", figures, variant=f"--parts {args.parts} --backends {args.backends}")
 
 
-def accuracy(reference: Path, limit: int | None, backends: list[str], threads: int) -> None:
+def accuracy(reference: Path, limit: int | None, backends: list[str], threads: int) -> list[dict]:
     """Mean SP / TC of each backend over the reference families."""
     refs = homstrad_families(reference, limit)
     print(f"reference families: {len(refs)} ({sum(len(r) for _, r in refs)} sequences) from {reference}")
     print("| backend | version | mean SP | mean TC | median SP | families | align time, all families (s) |")
     print("|---|---|---|---|---|---|---|")
+    rows = []
     for backend in backends:
         sps, tcs = [], []
         start = time.perf_counter()
@@ -71,9 +76,13 @@ def accuracy(reference: Path, limit: int | None, backends: list[str], threads: i
             f"{statistics.median(sps):.3f} | {len(sps)} | {elapsed:.1f} |",
             flush=True,
         )
+        rows.append({"backend": backend, "version": tool_version(backend), "mean_sp": statistics.mean(sps),
+                     "mean_tc": statistics.mean(tcs), "median_sp": statistics.median(sps), "families": len(sps),
+                     "align_all_s": elapsed})  # fmt: skip
+    return rows
 
 
-def timing(family: str, n: int, backends: list[str], threads: int) -> None:
+def timing(family: str, n: int, backends: list[str], threads: int) -> list[dict]:
     """Wall time of each backend on one seeded sample of a family."""
     source = SHARED / "families" / "exthomfam" / f"{family}.fasta.gz"
     members = [r for r in read_sequences(source) if 50 <= len(r.seq) <= 1200]
@@ -83,10 +92,15 @@ def timing(family: str, n: int, backends: list[str], threads: int) -> None:
     print(f"\nwall time on {len(members)} members of {family} (mean length {mean_len:.0f}), {threads} threads:")
     print("| backend | seconds | alignment width |")
     print("|---|---|---|")
+    out = []
     for backend in backends:
         start = time.perf_counter()
         rows = align(members, backend, threads)
-        print(f"| {backend} | {time.perf_counter() - start:.1f} | {len(rows[0].seq)} |", flush=True)
+        seconds = time.perf_counter() - start
+        print(f"| {backend} | {seconds:.1f} | {len(rows[0].seq)} |", flush=True)
+        out.append({"backend": backend, "family": family, "sequences": len(members), "threads": threads,
+                    "seconds": seconds, "alignment_width": len(rows[0].seq)})  # fmt: skip
+    return out
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from _record import write_record
+
 from protfam_core.msa.dataset import load_dataset
 
 
@@ -27,6 +29,7 @@ def main() -> None:
     print(f"command: python3 benchmarks/alignment_placement.py {shlex.join(sys.argv[1:])}")
     print("| dataset | split mode | queries | top-1 own family | no hit | candidates/query | in top 5 | search (s) |")
     print("|---|---|---|---|---|---|---|---|")
+    rows = []
     for path in args.datasets:
         ds = load_dataset(path)
         records, labels = ds.records(args.split), ds.labels(args.split)
@@ -43,6 +46,9 @@ def main() -> None:
             f"| {path} | {mode} | {len(records)} | {top1:.4f} | {nohit:.4f} | {per:.2f} | {in5:.4f} | {elapsed:.1f} |",
             flush=True,
         )
+        rows.append({"dataset": str(path), "split_mode": mode, "queries": len(records), "top1_own_family": top1,
+                     "no_hit": nohit, "candidates_per_query": per, "in_top5": in5, "search_s": elapsed})  # fmt: skip
+    write_record("alignment_placement", {"split": args.split, "evalue": args.evalue, "datasets": rows})
 
 
 if __name__ == "__main__":

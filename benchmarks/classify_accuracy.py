@@ -26,11 +26,12 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from _record import without_command, write_record
+from hmmer_anchor import calibrated_cut, classify, load_hmms
 
 from protfam_core.cnn.classify import FamilyClassifier
 from protfam_core.cnn.evaluate import blind_protocol, paper_protocol, write_outcome
 from protfam_core.cnn.examples import split_examples
-from protfam_core.cnn.hmmer_anchor import calibrated_cut, classify, load_hmms
 from protfam_core.cnn.report import UNASSIGNED, macro_average, overall_accuracy, table1
 from protfam_core.features.cache import FeatureCache
 from protfam_core.msa.dataset import load_dataset
@@ -177,6 +178,7 @@ def main() -> None:
     text = json.dumps(res, indent=2)
     (out / "results.json").write_text(text + "\n")
     print(text)
+    write_record("classify_accuracy", without_command(res), variant=Path(args.dataset).name)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from protfam_core.cnn.hmmer_anchor import calibrated_cut, classify, load_hmms
+from _record import without_command, write_record
+from hmmer_anchor import calibrated_cut, classify, load_hmms
+
 from protfam_core.io.seqio import Record, read_sequences, write_fasta
 
 MODES = ("hmmsearch", "hmmscan")
@@ -210,6 +212,9 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
     print(json.dumps(res, indent=2))
+    setup = [Path(args.dataset).name, f"-n {args.n}", *(f"--threads {t}" for t in args.threads)]
+    setup += ["--fast"] * args.fast + [f"--rss-n {args.rss_n}"] * bool(args.rss_n)
+    write_record("classify_speed", without_command(res), variant=" ".join(setup))
 
 
 if __name__ == "__main__":

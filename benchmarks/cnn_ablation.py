@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from _record import without_command, write_record
 
 from protfam_core.cnn.examples import split_examples
 from protfam_core.cnn.model import TrainConfig, predict, train_cnn
@@ -77,6 +78,7 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
     print(json.dumps(res, indent=2))
+    write_record("cnn_ablation", without_command(res), variant=Path(args.dataset).name)
 
 
 if __name__ == "__main__":

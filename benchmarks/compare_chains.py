@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _record import without_command, write_record
+
 from protfam_core.io.seqio import write_fasta
 from protfam_core.msa.dataset import load_dataset
 
@@ -51,6 +53,7 @@ def main() -> None:
             res[name] = {"model": lines[0].split("model=")[1].split()[0], "accuracy": right / len(pairs),
                          "unassigned": calls.count("unassigned") / len(pairs)}  # fmt: skip
     print(json.dumps(res, indent=2))
+    write_record("compare_chains", without_command(res), variant=f"{args.test_of} unseen by {args.unseen_by}")
 
 
 if __name__ == "__main__":

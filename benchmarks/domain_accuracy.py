@@ -23,9 +23,11 @@ import sys
 import time
 from pathlib import Path
 
+from _record import without_command, write_record
+from hmmer_anchor import domain_hits
+
 from protfam_core.cnn.classify import FamilyClassifier
 from protfam_core.cnn.constructed import best_rule, build_proteins, domain_scores, rule_cut
-from protfam_core.cnn.hmmer_anchor import domain_hits
 from protfam_core.cnn.rule import Domain
 from protfam_core.io.seqio import Record
 from protfam_core.msa.dataset import load_dataset
@@ -82,6 +84,7 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
+    write_record("domain_accuracy", without_command(results), variant=Path(args.dataset).name)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _record import without_command, write_record
 from classify_speed import stages  # this folder's script (on sys.path when run as benchmarks/family_scaling.py)
+from hmmer_anchor import best_hits
 
 from protfam_core.cnn.classify import FamilyClassifier
-from protfam_core.cnn.hmmer_anchor import best_hits
 from protfam_core.frames.frameset import FrameSet, candidate_placements
 from protfam_core.msa.dataset import load_dataset
 
@@ -88,6 +89,7 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
     print(json.dumps(res, indent=2))
+    write_record("family_scaling", without_command(res), variant=Path(args.dataset).name)
 
 
 if __name__ == "__main__":

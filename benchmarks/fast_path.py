@@ -23,6 +23,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from _record import without_command, write_record
+
 from protfam_core.cnn.classify import FamilyClassifier
 from protfam_core.cnn.fast import best_of, fit_rule
 from protfam_core.cnn.report import UNASSIGNED, macro_average, overall_accuracy, table1
@@ -97,6 +99,7 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
     print(json.dumps(res, indent=2))
+    write_record("fast_path", without_command(res), variant=Path(args.dataset).name)
 
 
 if __name__ == "__main__":

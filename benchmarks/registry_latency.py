@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import torch
+from _record import write_record
 
 from protfam_core.registry import bundles as registry
 from protfam_core.registry import tracking
@@ -48,6 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"command: python3 benchmarks/registry_latency.py {shlex.join(sys.argv[1:])}")
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    figures: dict = {"repeats": args.repeat, "load_average_before": os.getloadavg()[0]}
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -64,6 +66,7 @@ def main() -> None:
         bundle = registry.save_bundle(tmp / "bundle", "bench", "cnn", {"model": tmp / "model.onnx"}, {})
         size_mb = (tmp / "bundle" / "model.onnx").stat().st_size / 1e6
         print(f"model: {n_params} parameters, ONNX file {size_mb:.1f} MB")
+        figures |= {"model_parameters": n_params, "onnx_mb": size_mb}
         registry.publish(bundle.path)
         with tracking.training_run("bench", {}, None) as run:
             run.log_bundle(bundle.path)
@@ -71,22 +74,27 @@ def main() -> None:
         env = dict(os.environ)
         env.pop("PROTFAM_TRACKING_URI")  # the shipped path: no store involved
         cli = [sys.executable, "-m", "protfam_tools.registry", "show", "bench"]
-        print(f"cold `protfam-registry show` (shipped): {timed(lambda: process(cli, env), args.repeat):.2f} s")
+        figures["cold_cli_show_s"] = timed(lambda: process(cli, env), args.repeat)
+        print(f"cold `protfam-registry show` (shipped): {figures['cold_cli_show_s']:.2f} s")
         bare = [sys.executable, "-c", "import torch"]
-        print(f"cold `python -c 'import torch'` for scale: {timed(lambda: process(bare, env), args.repeat):.2f} s")
+        figures["cold_import_torch_s"] = timed(lambda: process(bare, env), args.repeat)
+        print(f"cold `python -c 'import torch'` for scale: {figures['cold_import_torch_s']:.2f} s")
 
         def shipped() -> None:
             os.environ.pop("PROTFAM_TRACKING_URI", None)
             registry.resolve("bench", "cnn").onnx("model")
 
-        print(f"resolve + onnxruntime session, shipped: {timed(shipped, args.repeat) * 1000:.0f} ms")
+        figures["shipped_resolve_session_ms"] = timed(shipped, args.repeat) * 1000
+        print(f"resolve + onnxruntime session, shipped: {figures['shipped_resolve_session_ms']:.0f} ms")
         os.environ["PROTFAM_TRACKING_URI"] = env_uri = f"sqlite:///{tmp / 'store' / 'mlflow.db'}"
         tracking.client(env_uri)  # import mlflow outside the timings
         first = timed(lambda: registry.resolve("bench/1", "cnn").onnx("model"), 1)
         print(f"resolve + session, MLflow sqlite store, first (download): {first * 1000:.0f} ms")
         cached = timed(lambda: registry.resolve("bench/1", "cnn").onnx("model"), args.repeat)
         print(f"resolve + session, MLflow sqlite store, cached: {cached * 1000:.0f} ms")
+        figures |= {"store_first_download_ms": first * 1000, "store_cached_ms": cached * 1000}
     print(f"load average after: {os.getloadavg()[0]:.1f}")
+    write_record("registry_latency", figures)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _record import write_record
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -60,9 +61,12 @@ def main() -> int:
     print(f"command: {' '.join([sys.executable, *sys.argv])}")
     print("| test set | chains | Q3 | SS residues | SA 2-state | SA residues |")
     print("|---|---|---|---|---|---|")
+    rows = []
     for name, chains in sets.items():
         q3, n_ss, sa, n_sa = accuracy(predictor, chains)
         sa_text = f"{sa:.1%}" if n_sa else "n/a"
+        rows.append({"test_set": name, "chains": len(chains), "q3": q3, "ss_residues": n_ss,
+                     "sa_2state": sa if n_sa else None, "sa_residues": n_sa})  # fmt: skip
         print(f"| {name} | {len(chains)} | {q3:.1%} | {n_ss} | {sa_text} | {n_sa} |")
     seqs = [c.seq for c in sets["CB513"]]
     predictor.predict_proba(seqs[:20])  # warm-up
@@ -76,6 +80,9 @@ def main() -> int:
     load = os.getloadavg()[0]
     print(f"throughput: {best:,.0f} residues/s wall clock (CB513, {n} residues, best of 3, {os.cpu_count()} CPU cores")
     print(f"shared, load average {load:.1f}); {2 * per_cpu_second:,.0f} residues per 2 CPU-seconds of this process")
+    figures = {"model": predictor.model_id, "test_sets": rows, "residues_per_s": best}
+    figures["residues_per_2_cpu_s"] = 2 * per_cpu_second
+    write_record("ss_accuracy", figures, variant=args.model or "default")
     return 0
 
 

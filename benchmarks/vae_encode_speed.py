@@ -15,6 +15,8 @@ import shlex
 import sys
 import time
 
+from _record import write_record
+
 from protfam_core.features.cache import FeatureCache
 from protfam_core.features.channels import channel_rows
 from protfam_core.msa.dataset import load_dataset
@@ -49,6 +51,9 @@ def main() -> None:
     params = fp.bundle.card.get("parameters", {})
     if params:
         print("parameters: " + ", ".join(f"{k} {v:,}" for k, v in params.items()))
+    figures = {"model": fp.model_id, "width": fp.width, "rows": len(z), "best_s": best, "seqs_per_s": len(z) / best}
+    figures |= {"median_seqs_per_s": len(z) / sorted(times)[len(times) // 2], "parameters": params}
+    write_record("vae_encode_speed", figures)
 
 
 if __name__ == "__main__":

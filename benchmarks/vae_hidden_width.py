@@ -26,6 +26,8 @@ import sys
 import time
 
 import numpy as np
+import torch
+from _record import write_record
 
 from protfam_core.features.cache import FeatureCache
 from protfam_core.features.channels import channel_matrix, channel_rows
@@ -34,9 +36,18 @@ from protfam_core.msa.dataset import load_dataset
 from protfam_core.registry.onnx_export import parameter_count
 from protfam_core.vae.encode import Fingerprinter
 from protfam_core.vae.metrics import residue_accuracy
-from protfam_core.vae.model import ARCHS, TrainConfig, train_channel
+from protfam_core.vae.model import ARCHS, ChannelVAE, TrainConfig, train_channel
 from protfam_core.vae.report import kmeans_cv
-from protfam_core.vae.train import decode_torch, encode_torch
+from protfam_core.vae.train import decode_torch
+
+
+def encode_torch(model: ChannelVAE, x: np.ndarray, batch: int = 2048) -> np.ndarray:
+    """z_mean of each row from the torch network (what its exported encoder would give), for the k-means column."""
+    model.eval()
+    with torch.no_grad():
+        xs = (torch.from_numpy(x[s : s + batch].astype(np.float32)) for s in range(0, len(x), batch))
+        parts = [model.encoder(xb)[0] for xb in xs]
+    return torch.cat(parts).numpy()
 
 
 def _progress(epoch: int, m: dict[str, float]) -> None:
@@ -75,6 +86,7 @@ def main() -> None:
     frames = (frame["train"], frame["val"], [dataset.frames.widths[f] for f in names]) if args.tell_frame else None
     km, sd = kmeans_cv(shipped.encode_channel("aa", rows["test"]), families["test"])
     print(f"shipped {shipped.model_id} aa encoder: k-means {km:.4f} +- {sd:.4f}")
+    figures: dict = {"shipped_aa_encoder": {"model": shipped.model_id, "kmeans_aa": km, "kmeans_aa_sd": sd}, "rows": []}
     print("hidden\tparameters\ttest residues\ttest positions\tk-means aa\tbest epoch\tepochs\tstopped\tseconds")
     for hidden in (int(w) for w in args.widths.split(",")):
         start = time.perf_counter()
@@ -97,12 +109,23 @@ def main() -> None:
         decoded = decode_torch(result.model, x["test"], CHANNELS["aa"], frames=test_frames)
         res, pos = residue_accuracy(rows["test"], decoded)
         km, sd = kmeans_cv(encode_torch(result.model, x["test"]), families["test"])
+        seconds = time.perf_counter() - start
+        figures["rows"].append(
+            {"hidden": hidden, "parameters": parameter_count(result.model), "test_residues": res,
+             "test_positions": pos, "kmeans_aa": km, "kmeans_aa_sd": sd, "best_epoch": result.best_epoch,
+             "epochs": len(result.history), "stopped": result.stopped, "seconds": seconds}
+        )  # fmt: skip
         print(
             f"{hidden}\t{parameter_count(result.model)}\t{res:.4f}\t{pos:.4f}\t{km:.4f} +- {sd:.4f}\t"
             f"{result.best_epoch}\t"
-            f"{len(result.history)}\t{result.stopped}\t{time.perf_counter() - start:.0f}",
+            f"{len(result.history)}\t{result.stopped}\t{seconds:.0f}",
             flush=True,
         )
+    setup = {"kl-weight": 1.0, "tell-frame": False, "frame-rank": 0, "input-dropout": 0.0, "weight-decay": 0.0}
+    setup["seed"] = 0  # the defaults: a record's variant names what differs from them
+    changed = [f"--{k} {getattr(args, k.replace('-', '_'))}" for k, v in setup.items()
+               if getattr(args, k.replace("-", "_")) != v]  # fmt: skip
+    write_record("vae_hidden_width", figures, variant=" ".join([f"--arch {args.arch}", *changed]))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ import shlex
 import sys
 import time
 
+from _record import write_record
+
 from protfam_core.vae.report import phase1_report
 
 
@@ -40,6 +42,7 @@ def main() -> None:
     print(f"k-means 10-fold CV, gap pattern: {m['kmeans_gap_pattern_mean']:.4f} +- {m['kmeans_gap_pattern_std']:.4f}")
     print(f"1-NN 10-fold CV: fingerprints {m['nn_fingerprint']:.4f}, gap pattern alone {m['nn_gap_pattern']:.4f}")
     print(f"figure family {m['figure_family']}: mean BLOSUM62 per position {m['figure_mean_blosum']:.2f}")
+    write_record("vae_phase1", m, variant=args.model or "shipped")
 
 
 if __name__ == "__main__":

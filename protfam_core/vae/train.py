@@ -45,15 +45,6 @@ def decode_torch(
     return out
 
 
-def encode_torch(model: ChannelVAE, x: np.ndarray, batch: int = 2048) -> np.ndarray:
-    """z_mean of each row: the fingerprint the exported encoder gives, from the torch network."""
-    model.eval()
-    with torch.no_grad():
-        xs = (torch.from_numpy(x[s : s + batch].astype(np.float32)) for s in range(0, len(x), batch))
-        parts = [model.encoder(xb)[0] for xb in xs]
-    return torch.cat(parts).numpy()
-
-
 def train_vae(
     dataset_dir: str | Path,
     out_dir: str | Path,

@@ -3,11 +3,11 @@
 from pathlib import Path
 
 import pytest
+from alignment_score import score_alignment
 
 from protfam_core.errors import InputError
 from protfam_core.io.seqio import Record, read_alignment
 from protfam_core.msa.aligners import align
-from protfam_core.msa.score import score_alignment
 
 REF = Path(__file__).resolve().parents[3] / "shared" / "data" / "homstrad_ref" / "cytc"
 

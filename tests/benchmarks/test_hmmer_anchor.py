@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hmmer_anchor import best_hits, calibrated_cut, classify, load_hmms
 
-from protfam_core.cnn.hmmer_anchor import best_hits, calibrated_cut, classify, load_hmms
 from protfam_core.cnn.report import UNASSIGNED, overall_accuracy
 from protfam_core.errors import InputError, ModelError
 from protfam_core.io.seqio import read_sequences
