@@ -20,7 +20,7 @@ from protfam_core.registry.bundles import resolve
 TESTS = Path(__file__).resolve().parents[1]
 MINI = TESTS / "data" / "mini"
 PREP = TESTS / "data" / "prep" / "families"
-GLOBINS = TESTS.parents[1] / "shared" / "data" / "hmmer_tutorial" / "globins45.fa"
+GLOBINS = TESTS / "data" / "hmmer_tutorial" / "globins45.fa"
 
 
 def test_rule_sits_in_the_middle_of_the_gap_between_unknown_and_known_scores():

@@ -10,7 +10,7 @@ from protfam_core.cnn.model import FamilyCNN, as_images, export, predict
 from protfam_core.registry.onnx_export import parameter_count
 from protfam_core.registry.onnx_runtime import OnnxModel
 
-COMPBIOLAB = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "compbiolab_cli" / "Latent_spaces"
+COMPBIOLAB = Path(__file__).resolve().parents[1] / "data" / "fingerprints" / "published"
 
 
 def _real_fingerprints(n: int) -> np.ndarray:

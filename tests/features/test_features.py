@@ -14,15 +14,15 @@ from protfam_core.io.seqio import Record, read_alignment, read_sequences
 from protfam_core.ss.formats import read_per_residue
 from protfam_core.ss.project import project
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-TUTORIAL = SHARED / "hmmer_tutorial"
-SCRATCH = SHARED / "scratch1d_example"
+DATA = Path(__file__).resolve().parents[1] / "data"
+TUTORIAL = DATA / "hmmer_tutorial"
+SCRATCH = DATA / "ss" / "scratch"
 
 
 @pytest.fixture(scope="module")
 def placed():
     """Real globin and fn3 members placed into frames built from the tutorial alignments."""
-    alns = {f: read_alignment(TUTORIAL / f"{f}.sto") for f in ("globins4", "fn3")}
+    alns = {f: read_alignment(TUTORIAL / f"{f}.sto.gz") for f in ("globins4", "fn3")}
     frames = FrameSet.build(alns)
     raw = [Record(r.id, r.seq.replace("-", "")) for r in alns["fn3"][:6]]
     return frames, raw, frames.place(raw, "fn3")

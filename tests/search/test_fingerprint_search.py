@@ -1,5 +1,6 @@
-"""fingerprint-search end to end on the authors' 1,126 published fingerprints: index files, exact and FAISS search,
-nearest family as the authors' `search lat` finds it (scipy one-pair functions over their files), clear errors."""
+"""fingerprint-search end to end on 128 of the authors' 1,126 published fingerprints (tests/data/fingerprints): index
+files, exact and FAISS search, nearest family as the authors' `search lat` finds it (scipy one-pair functions over
+their files), clear errors."""
 
 import io
 from pathlib import Path
@@ -15,9 +16,11 @@ from protfam_core.search.distances import AUTHORS_METRICS, pairwise
 from protfam_core.search.index import FingerprintIndex
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "fingerprints"
-AUTHORS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "compbiolab_cli"
-LATENTS = AUTHORS / "Latent_spaces"
+LATENTS = DATA / "published"
+SEQUENCE = DATA / "search_seq" / "new_sequence_example.txt"  # the authors' raw `search seq` example
 EXAMPLES = [DATA / "first_new_latent_example.txt", DATA / "second_new_latent_example.txt"]
+# All 1,126 of them (../shared/data, see its PROVENANCE.md): only the `shared_data` test reads it
+ALL_LATENTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "compbiolab_cli" / "Latent_spaces"
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +96,17 @@ def test_search_cli_reproduces_the_authors_readme_example(index_file):
     assert _rows(out2) == rows
 
 
+@pytest.mark.shared_data
+def test_search_lat_over_all_1126_published_fingerprints_finds_the_authors_answer():
+    # The committed sample answers as the authors' tool does over their whole set: the same rows, the same distances.
+    assert len(read_directory(ALL_LATENTS)) == 1126
+    query = ["search", *map(str, EXAMPLES), "-m", "cosine", "-k", "1", "--db"]
+    code, out = _cli([*query, str(ALL_LATENTS)])
+    rows = _rows(out)
+    assert code == 0 and rows == _rows(_cli([*query, str(LATENTS)])[1])
+    assert rows[0][2:] == ["PPDD_YACG", "0.4385948444095471"] and rows[1][2] == "PPDD_YACG"
+
+
 def test_search_k_sorted_and_equal_to_scipy(index_file, published):
     code, out = _cli(["search", str(DATA / "ATKA_ATKC.txt"), "-i", str(index_file), "-m", "canberra", "-k", "5"])
     rows = _rows(out)
@@ -110,13 +124,13 @@ def test_weighted_minkowski_search_from_stdin_tsv(index_file, published, tmp_pat
     weights = tmp_path / "w.txt"
     w = np.linspace(0.2, 1.0, 30)
     np.savetxt(weights, w)
-    tsv = format_tsv(Fingerprints(["q1", "q2"], published.vectors[[100, 200]] + 0.01))
+    tsv = format_tsv(Fingerprints(["q1", "q2"], published.vectors[[50, 100]] + 0.01))
     args = ["search", "-", "-i", str(index_file), "-m", "minkowski", "--p", "1.5", "-w", str(weights), "-k", "3"]
     code, out = _cli(args, stdin=tsv)
     rows = _rows(out)
     assert code == 0 and len(rows) == 6
-    assert (rows[0][2], rows[3][2]) == (published.ids[100], published.ids[200])
-    expected = sd.minkowski(published.vectors[100] + 0.01, published.vectors[100], 1.5, w)
+    assert (rows[0][2], rows[3][2]) == (published.ids[50], published.ids[100])
+    expected = sd.minkowski(published.vectors[50] + 0.01, published.vectors[50], 1.5, w)
     assert float(rows[0][3]) == pytest.approx(expected, rel=1e-12)
 
 
@@ -134,7 +148,7 @@ def test_list_shows_metadata_and_names(index_file):
     code, out = _cli(["list", str(index_file)])
     lines = out.splitlines()
     assert code == 0 and "# dimension: 30" in lines and "# model: compbiolab-CLI-0.4.0" in lines
-    assert len([ln for ln in lines if not ln.startswith("#")]) == 1126 and "PPDD_YACG" in lines
+    assert len([ln for ln in lines if not ln.startswith("#")]) == 128 and "PPDD_YACG" in lines
     code, out = _cli(["list", str(index_file), "--vectors"])
     back = parse_fingerprints("listed", out)  # the TSV reads back bit-identical, metadata lines are comments
     assert back.ids == FingerprintIndex.load(index_file).ids and back.model == "compbiolab-CLI-0.4.0"
@@ -197,7 +211,7 @@ def test_npy_index_with_ids_and_dimension_mismatch(tmp_path, published):
     ],
 )
 def test_clear_errors(index_file, tmp_path, capsys, args, message):
-    subs = {"ex": str(EXAMPLES[0]), "idx": str(index_file), "seq": str(AUTHORS / "new_sequence_example.txt")}
+    subs = {"ex": str(EXAMPLES[0]), "idx": str(index_file), "seq": str(SEQUENCE)}
     subs["tmp"] = str(tmp_path)
     code, out = _cli([a.format(**subs) for a in args])
     err = capsys.readouterr().err

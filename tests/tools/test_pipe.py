@@ -3,7 +3,6 @@ classification, row for row, as real processes on real data; bad input at every 
 
 import gzip
 import io
-import random
 import subprocess
 from pathlib import Path
 
@@ -18,9 +17,11 @@ from protfam_core.msa.open_set import reference_families
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ROOT / "examples" / "queries.fasta"
-FAMILIES = ROOT.parent / "shared" / "data" / "families" / "exthomfam"
+DATA = ROOT / "tests" / "data"
+# 50 seeded members of each of 8 extHomFam families the model knows (tests/data/pipe/PROVENANCE.md)
+KNOWN_FASTA = DATA / "pipe" / "known_8x50.fasta.gz"
 KNOWN = ["Fork_head", "kringle", "tln", "DEATH", "cyt3", "ngf", "ghf10", "fbpase"]
-REFERENCE = ROOT.parent / "shared" / "data" / "homstrad_ref"
+REFERENCE = DATA / "homstrad"
 UNKNOWN = ["glob", "igvar-l"]  # HOMSTRAD families (41 and 26 sequences) the shipped model does not know
 PIPE = "prep-msa place {q} | predict-ss predict - | encode-vae encode - | classify-cnn predict - {extra}"
 
@@ -28,14 +29,7 @@ PIPE = "prep-msa place {q} | predict-ss predict - | encode-vae encode - | classi
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory) -> Path:
     """467 raw sequences: 50 from each of 8 known families, and every one of 2 families the model does not know."""
-    rng = random.Random(7)
-    lines = []
-    for fam in KNOWN:
-        with gzip.open(FAMILIES / f"{fam}.fasta.gz", "rt") as fh:
-            entries = [e for e in fh.read().split(">")[1:] if e.strip()]
-        for entry in rng.sample(entries, 50):
-            head, *seq = entry.splitlines()
-            lines.append(f">{fam}|{head.split()[0]}\n{''.join(seq)}\n")
+    lines = [gzip.decompress(KNOWN_FASTA.read_bytes()).decode()]
     for fam, records in reference_families(REFERENCE):
         lines += [f">{fam}|{r.id}\n{r.seq}\n" for r in records if fam in UNKNOWN]
     path = tmp_path_factory.mktemp("mixed") / "mixed.fasta"
@@ -124,7 +118,7 @@ def test_bad_input_at_every_stage(tmp_path: Path):
     first = placed.split(" family=", 1)[1].split()[0]
     unknown_frame = placed.replace(f"family={first} ", "family=NoSuchFamily ", 1)
     msg = _one_line_error(f"classify-cnn predict - -o {out}", unknown_frame, out)
-    assert "'NoSuchFamily'" in msg and "does not know" in msg
+    assert "'NoSuchFamily'" in msg and "lacks" in msg
 
     header = placed.splitlines()[0]
     ss = header.split(" ss=")[1].split()[0]
@@ -145,11 +139,11 @@ def test_bad_input_at_every_stage(tmp_path: Path):
     records = [">" + r for r in placed.split(">")[1:]]
     assert records[0].split()[0] != records[1].split()[0]
     again = "".join([records[0], records[1], records[0], *records[2:]])
-    assert "not next to each other" in _one_line_error(f"encode-vae encode - -o {out}", again, out)
+    assert "out of order" in _one_line_error(f"encode-vae encode - -o {out}", again, out)
     rows = fps.splitlines(keepends=True)
     assert rows[2].split("\t")[0] != rows[3].split("\t")[0]
     again = "".join([*rows[:4], rows[2], *rows[4:]])
-    assert "not next to each other" in _one_line_error(f"classify-cnn predict - -o {out}", again, out)
+    assert "rows are missing or added" in _one_line_error(f"classify-cnn predict - -o {out}", again, out)
 
 
 def test_placement_input_to_predict_ss_takes_no_format(capsys):
@@ -161,6 +155,6 @@ def test_placement_input_to_predict_ss_takes_no_format(capsys):
 
 def test_fingerprints_of_another_vae_are_refused(capsys):
     vae = FamilyClassifier().vae_bundle.ref
-    fps = _sh(f"prep-msa place {QUERIES} | encode-vae encode -").stdout.replace(f"# model {vae};", "# model vae/9;")
+    fps = _sh(f"prep-msa place {QUERIES} | encode-vae encode -").stdout.replace(f"; model {vae};", "; model vae/9;")
     rc = classify_main(["predict", "-"], stdin=io.StringIO(fps), stdout=io.StringIO())
     assert rc != 0 and "made by vae/9" in capsys.readouterr().err

@@ -23,14 +23,14 @@ from protfam_core.vae.model import (
 )
 from protfam_core.vae.train import decode_torch
 
-TUTORIAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hmmer_tutorial"
+TUTORIAL = Path(__file__).resolve().parents[1] / "data" / "hmmer_tutorial"
 
 
 @pytest.fixture(scope="module")
 def rows():
     """Real globin, fn3 and kinase members placed into their own tutorial frames, padded to the widest frame; rows,
     one-hots, width and each row's family."""
-    alns = {f: read_alignment(TUTORIAL / f"{f}.sto") for f in ("globins4", "fn3", "Pkinase")}
+    alns = {f: read_alignment(TUTORIAL / f"{f}.sto.gz") for f in ("globins4", "fn3", "Pkinase")}
     frames = FrameSet.build(alns)
     placed = []
     for fam, aln in alns.items():
