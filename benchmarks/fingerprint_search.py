@@ -26,6 +26,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from _record import write_record
 
 from protfam_core.io.alphabet import CHANNEL_ORDER
 from protfam_core.io.fingerprints import Fingerprints, read_fingerprints
@@ -61,15 +62,17 @@ def _their_version(bindir: Path) -> str:
     return f"scipy {out[0]}, numpy {out[1]}"
 
 
-def compat(bindirs: list[Path]) -> None:
+def compat(bindirs: list[Path]) -> dict:
     fams = read_fingerprints(AUTHORS / "Latent_spaces")
     index = FingerprintIndex.build(fams)
     rng = np.random.default_rng(7)
     pairs = [tuple(fams.ids[i] for i in rng.choice(len(fams), 2, replace=False)) for _ in range(300)]
     ia = [index.position(a) for a, _ in pairs]
     ib = [index.position(b) for _, b in pairs]
+    figures: dict = {}
     for bindir in bindirs:
         print(f"\n## authors' tool in {bindir} ({_their_version(bindir)})")
+        rows = figures[f"{bindir} ({_their_version(bindir)})"] = []
         print("metric | search lat: their nearest (distance) | ours | compare: 300 pairs, max rel. diff")
         for metric in AUTHORS_METRICS:
             cells = []
@@ -105,6 +108,8 @@ def compat(bindirs: list[Path]) -> None:
                 rel = np.abs(ours - np.array(got)) / np.maximum(np.abs(got), 1e-300)
                 cmp = f"max rel diff {rel.max():.1e}"
             print(f"{metric} | " + " ; ".join(cells) + f" | {cmp}")
+            rows.append({"metric": metric, "search_lat": " ; ".join(cells), "compare_300_pairs": cmp})
+    return figures
 
 
 def _sample(n: int, centers: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
@@ -119,10 +124,11 @@ def _sample(n: int, centers: np.ndarray, scale: float, rng: np.random.Generator)
     return out
 
 
-def _rate(n: int, wall0: float, cpu0: float) -> str:
+def _rate(n: int, wall0: float, cpu0: float) -> tuple[str, dict]:
     """Queries/s by wall clock, and by CPU time / 2 (what 2 unshared cores would give; the machine is shared)."""
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    return f"{n / wall:,.0f} q/s wall ({wall:.2f} s), {n / (cpu / 2):,.0f} q/s per 2 CPU-seconds ({cpu:.2f} CPU s)"
+    text = f"{n / wall:,.0f} q/s wall ({wall:.2f} s), {n / (cpu / 2):,.0f} q/s per 2 CPU-seconds ({cpu:.2f} CPU s)"
+    return text, {"q_per_s_wall": n / wall, "q_per_2_cpu_s": n / (cpu / 2)}
 
 
 def _rss_mb() -> float:
@@ -142,7 +148,7 @@ def _recall(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(f[:k]) & set(t)) / k for f, t in zip(found, truth, strict=True)]))
 
 
-def scale(n: int, n_queries: int, n_truth: int, noise: float, k: int, kinds: list[str]) -> None:
+def scale(n: int, n_queries: int, n_truth: int, noise: float, k: int, kinds: list[str]) -> dict:
     faiss.omp_set_num_threads(2)
     rng = np.random.default_rng(0)
     centers = read_fingerprints(AUTHORS / "Latent_spaces").vectors
@@ -156,7 +162,9 @@ def scale(n: int, n_queries: int, n_truth: int, noise: float, k: int, kinds: lis
     exact = FingerprintIndex.build(fps)
     t, c = time.perf_counter(), time.process_time()
     truth = exact.search(queries[:n_truth], k, exact=True).indices
-    print(f"exact search (--exact, float64): {_rate(n_truth, t, c)} ({n_truth} queries)")
+    text, rate = _rate(n_truth, t, c)
+    print(f"exact search (--exact, float64): {text} ({n_truth} queries)")
+    rows = [{"index": "exact", "build": "", "setting": "", **rate, "recall_at_k": 1.0}]
 
     settings = {"ivf": ("nprobe", [4, 8, 16, 32]), "hnsw": ("ef_search", [32, 64, 128]), "flat": ("nprobe", [None])}
     for kind in kinds:
@@ -174,15 +182,16 @@ def scale(n: int, n_queries: int, n_truth: int, noise: float, k: int, kinds: lis
         for v in values:
             t, c = time.perf_counter(), time.process_time()
             res = idx.search(queries, k, **{name: v})
-            print(
-                f"  {name}={v}: {_rate(n_queries, t, c)}, recall@{k} = {_recall(res.indices[:n_truth], truth):.4f}"
-                f" (vs exact on the first {n_truth} queries)"
-            )
+            text, rate = _rate(n_queries, t, c)
+            recall = _recall(res.indices[:n_truth], truth)
+            print(f"  {name}={v}: {text}, recall@{k} = {recall:.4f} (vs exact on the first {n_truth} queries)")
+            rows.append({"index": kind, "build": build, "setting": f"{name} {v}", **rate, "recall_at_k": recall})
         del idx
     print(f"\npeak RSS of the whole run {_peak_mb():.0f} MiB")
+    return {"fingerprints": n, "queries": n_queries, "k": k, "noise": noise, "peak_rss_mib": _peak_mb(), "runs": rows}
 
 
-def families(dataset_dir: Path, cache: Path, vae: str | None) -> None:
+def families(dataset_dir: Path, cache: Path, vae: str | None) -> dict:
     from protfam_core.features.cache import placed_features
     from protfam_core.msa.dataset import load_dataset
     from protfam_core.search.index import build_family_index
@@ -205,6 +214,7 @@ def families(dataset_dir: Path, cache: Path, vae: str | None) -> None:
     seq_index = FingerprintIndex.build(Fingerprints([p.query_id for p in train_pl], train_z))
     print(f"\ntop-1 accuracy of {len(truth)} test members (chance {1 / len(fam_index):.3f}); exact search")
     print("metric | family level: nearest family mean | sequence level: family of the nearest train member")
+    rows = []
     for metric, p in [("euclidean", 2.0), ("cityblock", 2.0), ("minkowski", 3.0), ("minkowski", 0.5), ("cosine", 2.0),
                       ("correlation", 2.0), ("chebyshev", 2.0), ("canberra", 2.0), ("braycurtis", 2.0)]:  # fmt: skip
         fam = fam_index.search(test_z, 1, metric, p=p).indices[:, 0]
@@ -214,6 +224,7 @@ def families(dataset_dir: Path, cache: Path, vae: str | None) -> None:
         seq_acc = np.mean(train_labels[seq] == truth)
         label = f"minkowski p={p:g}" if metric == "minkowski" else metric
         print(f"{label} | {fam_acc:.4f} | {seq_acc:.4f} ({time.perf_counter() - t:.1f} s)")
+        rows.append({"metric": label, "family_level": fam_acc, "sequence_level": seq_acc})
     print("\none channel's 30 floats only (euclidean): family level | sequence level")
     for c, channel in enumerate(CHANNEL_ORDER):
         cols = slice(30 * c, 30 * c + 30)
@@ -223,6 +234,9 @@ def families(dataset_dir: Path, cache: Path, vae: str | None) -> None:
         seq = FingerprintIndex.build(seqs).search(test_z[:, cols], 1).indices[:, 0]
         fam_acc, seq_acc = np.mean(np.array(fams.ids)[fam] == truth), np.mean(train_labels[seq] == truth)
         print(f"{channel} | {fam_acc:.4f} | {seq_acc:.4f}")
+        label = f"euclidean, {channel} channel alone"
+        rows.append({"metric": label, "family_level": fam_acc, "sequence_level": seq_acc})
+    return {"model": fp.model_id, "test_members": len(truth), "families": len(fam_index), "top1": rows}
 
 
 def main() -> None:
@@ -245,11 +259,13 @@ def main() -> None:
     args = ap.parse_args()
     print("command: python " + " ".join(sys.argv))
     if args.cmd == "compat":
-        compat([p.resolve() for p in args.cli])
+        figures, variant = compat([p.resolve() for p in args.cli]), "compat"
     elif args.cmd == "families":
-        families(args.dataset, args.cache, args.vae)
+        figures, variant = families(args.dataset, args.cache, args.vae), f"families {args.dataset.name}"
     else:
-        scale(args.n, args.queries, args.truth, args.noise, args.k, args.kinds)
+        figures = scale(args.n, args.queries, args.truth, args.noise, args.k, args.kinds)
+        variant = f"scale --noise {args.noise} --kinds {' '.join(args.kinds)}"
+    write_record("fingerprint_search", figures, variant=variant)
 
 
 if __name__ == "__main__":

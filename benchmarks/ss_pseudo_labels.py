@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _record import write_record
 
 from protfam_core.features.cache import FeatureCache
 from protfam_core.features.channels import channel_matrix, channel_rows
@@ -96,6 +97,7 @@ def main() -> None:
     )  # fmt: skip
     data = sources.training_data(threads=args.threads)
     train = list(data.train)
+    figures: dict = {"init": args.init, "min_share": args.min_share, "control": args.control}
     if not args.control:
         pseudo, agree = jury_chains(args.dataset, args.cache, args.init, args.min_share)
         tests = [c for chains in data.tests.values() for c in chains]
@@ -108,6 +110,8 @@ def main() -> None:
             flush=True,
         )
         train += pseudo
+        figures |= {"pseudo_members": len(pseudo), "near_identical_removed": len(near), "ss_labels": labelled}
+        figures["labels_equal_own_prediction"] = agree
     init = registry.resolve(args.init, "ss")
     config = ssm.TrainConfig(
         lr=args.lr, epochs=args.epochs, patience=args.epochs, threads=args.threads, time_limit_s=float("inf")
@@ -123,9 +127,14 @@ def main() -> None:
 
     model, best = ssm.train(config, train, data.valid, blosum, log, None, init.file("model"))
     print(f"best epoch {best['best_epoch']}: validation Q3 {best['valid_q3']:.4f}, SA {best['valid_sa_acc']:.4f}")
+    figures["best"] = best
+    figures["tests"] = {}
     for name, chains in data.tests.items():
-        print(f"{name}: {json.dumps(ssm.evaluate(model, chains))}")
+        figures["tests"][name] = ssm.evaluate(model, chains)
+        print(f"{name}: {json.dumps(figures['tests'][name])}")
     print(f"seconds {time.monotonic() - start:.0f}")
+    variant = "--control" if args.control else f"--min-share {args.min_share}"
+    write_record("ss_pseudo_labels", figures | {"seconds": time.monotonic() - start}, variant=variant)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import sys
 import time
 
 import numpy as np
+from _record import write_record
 
 from protfam_core.features.cache import FeatureCache
 from protfam_core.features.channels import channel_matrix, channel_rows
@@ -47,7 +48,7 @@ def main() -> None:
         placements, ss_sa = cache.own_frame(split)
         rows[split] = ([p.family for p in placements], channel_rows(placements, ss_sa))
     print("family\twidth\ttrain rows\tper-family test\tper-family train\tshared test\tepochs\tseconds")
-    gains = []
+    gains, figures = [], []
     for fam in args.families.split(","):
         width = ds.frames.widths[fam]
 
@@ -69,7 +70,12 @@ def main() -> None:
             f"{fam}\t{width}\t{len(x['train'])}\t{test_acc:.3f}\t{train_acc:.3f}\t{shared_acc:.3f}\t"
             f"{len(result.history)}\t{time.perf_counter() - start:.0f}"
         )
+        figures.append({"family": fam, "frame_width": width, "train_rows": len(x["train"]), "per_family_test": test_acc,
+                        "per_family_train": train_acc, "shared_test": shared_acc, "epochs": len(result.history),
+                        "seconds": time.perf_counter() - start})  # fmt: skip
     print(f"mean gain of per-family networks over the shared one: {np.mean(gains):+.3f}")
+    record = {"shared_model": shared.model_id, "kl_weight": args.kl_weight, "families": figures}
+    write_record("vae_per_family", record | {"mean_gain": float(np.mean(gains))})
 
 
 if __name__ == "__main__":

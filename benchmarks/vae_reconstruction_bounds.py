@@ -25,8 +25,10 @@ import argparse
 import shlex
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
+from _record import write_record
 from sklearn.decomposition import PCA
 
 from protfam_core.features.cache import FeatureCache
@@ -103,10 +105,15 @@ def main() -> None:
     n_extra = sum(len(v) for v in extra.values())
     guesses += [(f"per-family PCA, 30 floats, + {n_extra} unused members of {len(extra)} families", more_data)]
     print("reference\tresidue positions\tframe positions incl. gaps\tcolumn consensus equal")
+    table = []
     for name, guess in guesses:
         res, allpos = residue_accuracy(rows, guess)
         same, total = (sum(v) for v in zip(*consensus_by_family(rows, guess, groups).values(), strict=True))
         print(f"{name}\t{res:.4f}\t{allpos:.4f}\t{same / max(total, 1):.4f}")
+        table.append({"reference": name, "residue_positions": res, "frame_positions": allpos,
+                      "column_consensus": same / max(total, 1)})  # fmt: skip
+    figures = {"test_rows": len(rows), "families": len(by_family), "training_rows": len(train), "references": table}
+    write_record("vae_reconstruction_bounds", figures, variant=Path(args.dataset).name)
 
 
 if __name__ == "__main__":
