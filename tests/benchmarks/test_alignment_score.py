@@ -9,7 +9,7 @@ from protfam_core.errors import InputError
 from protfam_core.io.seqio import Record, read_alignment
 from protfam_core.msa.aligners import align
 
-REF = Path(__file__).resolve().parents[3] / "shared" / "data" / "homstrad_ref" / "cytc"
+REF = Path(__file__).resolve().parents[1] / "data" / "homstrad" / "cytc"
 
 
 def test_hand_checked_scores():

@@ -12,7 +12,7 @@ from protfam_core.io.seqio import read_sequences
 from protfam_core.msa.dataset import load_dataset
 
 MINI = Path(__file__).resolve().parents[1] / "data" / "mini"
-TUTORIAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hmmer_tutorial"
+TUTORIAL = Path(__file__).resolve().parents[1] / "data" / "hmmer_tutorial"
 
 
 @pytest.fixture(scope="module")
