@@ -74,7 +74,7 @@ def _results(classifier: FamilyClassifier, streams, source: str, batch_size: int
     fingerprints without frames (the paper's input) make every family a candidate, and come batch by batch so that
     only the output text grows."""
     from protfam_core.io.fingerprints import parse_fingerprints, read_fingerprints
-    from protfam_core.io.placements import parse_queries, stage_of
+    from protfam_core.io.placements import parse_placements, stage_of
     from protfam_core.io.seqio import parse_sequences, read_text
     from protfam_core.ss.predict import with_ss
 
@@ -94,7 +94,10 @@ def _results(classifier: FamilyClassifier, streams, source: str, batch_size: int
         if classifier.fast_path is not None:
             raise InputError(f"--fast takes raw sequences; {name} holds {stage}")
         if stage == "placements":
-            queries = with_ss(parse_queries(name, text), classifier.ss_predictor.model_id, classifier.threads)
+            frames = (classifier.frames_bundle.ref, classifier.frames.widths)  # the CNN's own frames version
+            queries = with_ss(
+                parse_placements(name, text, frames), classifier.ss_predictor.model_id, classifier.threads
+            )
             fps = classifier.fingerprinter.encode_queries(queries)
         else:
             fps = parse_fingerprints("stdin" if source == "-" else name, text)

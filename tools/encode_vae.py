@@ -144,7 +144,7 @@ def encode(
       encode-vae encode rows.afa --ss rows.ss --sa rows.acc --format txt --out latent/
     """
     from protfam_core.io.fingerprints import write_fingerprints
-    from protfam_core.io.placements import parse_queries, stage_of
+    from protfam_core.io.placements import parse_placements, stage_of
     from protfam_core.io.seqio import parse_alignment, read_text
     from protfam_core.vae.encode import Fingerprinter, rows_from_alignment
 
@@ -163,7 +163,7 @@ def encode(
         from protfam_core.ss.predict import with_ss
 
         fp = Fingerprinter(model or chain_bundle("vae"), threads)
-        fps = fp.encode_queries(with_ss(parse_queries(name, text), ss_model or fp.ss_model, threads))
+        fps = fp.encode_queries(with_ss(parse_placements(name, text), ss_model or fp.ss_model, threads))
         write_text(framed_tsv_text(fps), out, ctx.obj.stdout)
         return
     records = parse_alignment(name, text)

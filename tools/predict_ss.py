@@ -10,7 +10,7 @@ from protfam_tools._cli import Out, Threads, new_app, run
 
 from protfam_core.errors import InputError, require
 from protfam_core.io.atomic import write_text
-from protfam_core.io.placements import parse_queries, stage_of
+from protfam_core.io.placements import parse_placements, stage_of
 from protfam_core.io.seqio import Record, parse_sequences, read_alignment, read_text
 from protfam_core.ss.backends import BACKENDS, predict_dssp, predict_model, predict_scratch
 from protfam_core.ss.formats import FORMATS, format_results
@@ -86,7 +86,7 @@ def predict(
         else:
             name, text = read_text(sequences, ctx.obj.stdin)
             if stage_of(text) == "placements":
-                _annotate(ctx, parse_queries(name, text), backend, output_format, model, out, threads)
+                _annotate(ctx, parse_placements(name, text), backend, output_format, model, out, threads)
                 return
             records = parse_sequences(name, text)
         if backend == "scratch":

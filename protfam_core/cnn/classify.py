@@ -171,6 +171,11 @@ class FamilyClassifier:
                 f"the fingerprints were made by {fps.model}, the CNN {self.cnn_bundle.ref} was trained on "
                 f"{self.vae_bundle.ref}: encode with that VAE (encode-vae encode --model {self.vae_bundle.ref})"
             )
+        if fps.frames_ref is not None and fps.frames_ref != self.frames_bundle.ref:
+            raise ModelError(
+                f"the fingerprints are of placements in frames {fps.frames_ref}, the CNN {self.cnn_bundle.ref} was "
+                f"trained in {self.frames_bundle.ref}: place the sequences in those frames (prep-msa place)"
+            )
         known = set(self.families)
         stranger = next((f for f in fps.frames or () if f is not None and f not in known), None)
         if stranger is not None:

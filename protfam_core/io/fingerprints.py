@@ -3,6 +3,10 @@
 Fingerprints travel between tools (encode-vae writes them, fingerprint-search and classify-cnn read them) and to and
 from the authors' compbiolab-CLI, whose files hold exactly 30 floats, one per line. Every reader checks the count,
 the numbers and finiteness and names the file and line of the first problem, so a bad file never reaches a metric.
+
+encode-vae's TSVs are a versioned contract (docs/formats.md): a first comment line `# protfam-fingerprints 2; model
+M[; frames F]; ...` and a last line `# end: N rows`, so a file of another protfam, or a stream cut anywhere, is refused
+instead of read as a shorter table.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import IO
 
 import numpy as np
 
-from protfam_core.errors import InputError
+from protfam_core.errors import InputError, ModelError
 from protfam_core.io.alphabet import CHANNEL_ORDER
 from protfam_core.io.atomic import atomic_dir, atomic_paths, write_text
 from protfam_core.io.seqio import read_text
@@ -27,6 +31,8 @@ HEADER_FIRST_FIELDS = frozenset({"id", "seq_id", "query_id", "family", "name"})
 
 FRAMED_HEADER = ("query_id", "frame", "domain", "start", "end", "evalue")
 NO_FRAME = "-"
+FORMAT = 2  # the fingerprint TSV format encode-vae writes and every reader checks (docs/formats.md)
+_VERSION_LINE = "# protfam-fingerprints "
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Fingerprints:
     frames: tuple[str | None, ...] | None = None
     evalues: np.ndarray | None = None
     spans: np.ndarray | None = None
+    frames_ref: str | None = None  # the frames version the placements were made in (framed fingerprints)
 
     @property
     def dim(self) -> int:
@@ -65,6 +72,7 @@ class Fingerprints:
             tuple(self.frames[i] for i in keep),
             self.evalues[keep],
             self.spans[keep],
+            self.frames_ref,
         )
 
 
@@ -82,7 +90,10 @@ def concat(parts: Sequence[Fingerprints]) -> Fingerprints:
     if framed == {True}:
         frames = tuple(f for p in parts for f in p.frames)
         evalues, spans = np.concatenate([p.evalues for p in parts]), np.concatenate([p.spans for p in parts])
-        return Fingerprints(ids, vectors, model, frames, evalues, spans)
+        refs = {p.frames_ref for p in parts}
+        if len(refs) != 1:
+            raise InputError(f"fingerprints of placements in different frames given together: {sorted(map(str, refs))}")
+        return Fingerprints(ids, vectors, model, frames, evalues, spans, refs.pop())
     if len(framed) > 1:
         raise InputError("fingerprints of placed queries (with a frame column) and plain ones given together")
     return Fingerprints(ids, vectors, model)
@@ -110,14 +121,43 @@ def _float(name: str, lineno: int, token: str) -> float:
 
 
 def _model_comment(text: str) -> str | None:
-    """The model id of encode-vae's '# model <name/version>; ...' (or `list`'s '# model: ...') comment, if any."""
+    """The model id of `fingerprint-search list`'s '# model: ...' comment, if any."""
     for line in text.split("\n"):
-        if line.startswith(("# model ", "# model:")):
-            model = line[len("# model") :].lstrip(": ").split(";")[0].strip()
+        if line.startswith("# model:"):
+            model = line[len("# model:") :].split(";")[0].strip()
             return None if model in ("", "null") else model
         if line.strip() and not line.startswith("#"):
             return None
     return None
+
+
+def _contract(name: str, text: str) -> dict[str, str] | None:
+    """The fields of encode-vae's version line (`# protfam-fingerprints 2; model M; frames F; ...`), checked: the
+    format this protfam reads, and the `# end: N rows` line that closes a whole file. None for a file without one
+    (the authors' files, `format_tsv`, other tools' tables)."""
+    head = text[: text.find("\n")] if "\n" in text else text
+    if head.startswith("# model "):  # encode-vae before the format was versioned
+        raise InputError(
+            f"{name}: fingerprints of format 1 (from an older protfam); this protfam reads format {FORMAT}: "
+            "encode them again with this encode-vae"
+        )
+    if not head.startswith(_VERSION_LINE):
+        return None
+    version, *parts = head[len(_VERSION_LINE) :].split(";")
+    if version.strip() != str(FORMAT):
+        shown = version.strip()
+        age = "a newer" if shown.isdigit() and int(shown) > FORMAT else "another"
+        raise InputError(
+            f"{name}: fingerprints of format {shown} (from {age} protfam); this protfam reads format {FORMAT}"
+        )
+    fields = dict(p.strip().partition(" ")[::2] for p in parts)
+    rows = sum(1 for _ in _data_lines(text)) - 1  # less the column header
+    tail = text.rstrip("\n").rpartition("\n")[2]
+    if not tail.startswith("# end: "):
+        raise InputError(f"{name}: the fingerprints end without their '# end: N rows' line: the stream is cut short")
+    if tail != f"# end: {rows} rows":
+        raise InputError(f"{name}: {rows} fingerprint rows, its last line says {tail[2:]!r}: rows are missing or added")
+    return fields
 
 
 def looks_like_fingerprints(text: str) -> bool:
@@ -157,6 +197,7 @@ def parse_fingerprints(name: str, text: str, dim: int | None = None) -> Fingerpr
 
     A TSV may start with a header whose first field is id/seq_id/query_id/family/name; '#' lines are comments.
     """
+    contract = _contract(name, text)
     lines = _data_lines(text)
     first = next(lines, None)
     if first is None:
@@ -173,7 +214,9 @@ def parse_fingerprints(name: str, text: str, dim: int | None = None) -> Fingerpr
     else:
         lines = itertools.chain([first], lines)
     if tuple(f.strip() for f in first[1][: len(FRAMED_HEADER)]) == FRAMED_HEADER:
-        return _parse_framed(name, lines, dim, _model_comment(text))
+        if contract is None:
+            raise InputError(f"{name}: framed fingerprints without their '{_VERSION_LINE}{FORMAT}; ...' line")
+        return _parse_framed(name, lines, dim, contract.get("model"), contract.get("frames"))
     if first[1][0].strip().lower() in HEADER_FIRST_FIELDS:
         next(lines)
     ids, vectors = [], []
@@ -191,12 +234,19 @@ def parse_fingerprints(name: str, text: str, dim: int | None = None) -> Fingerpr
     if not ids:
         raise InputError(f"{name}: no fingerprints found (header only)")
     _check_unique(name, ids)
-    return Fingerprints(ids, check_vectors(name, np.stack(vectors), dim), _model_comment(text))
+    model = contract.get("model") if contract is not None else _model_comment(text)
+    return Fingerprints(ids, check_vectors(name, np.stack(vectors), dim), model)
 
 
-def _parse_framed(name: str, rows: Iterator[tuple[int, list[str]]], dim: int | None, model: str | None) -> Fingerprints:
+def _parse_framed(
+    name: str, rows: Iterator[tuple[int, list[str]]], dim: int | None, model: str | None, frames_ref: str | None
+) -> Fingerprints:
     """`query_id frame domain start end evalue v1..vd` rows after their header; a query's rows are next to each other,
-    a frame-less row is all NA."""
+    a frame-less row is all NA; coordinates and E-values as the placements' contract has them, frames of the frames
+    version the file names."""
+    if not model or not frames_ref:
+        raise InputError(f"{name}: framed fingerprints name their model and frames on their first line")
+    known = _frame_names(name, frames_ref)
     width = len(next(rows)[1])
     fixed = len(FRAMED_HEADER)
     ids, frames, evalues, vectors, spans = [], [], [], [], []
@@ -224,9 +274,17 @@ def _parse_framed(name: str, rows: Iterator[tuple[int, list[str]]], dim: int | N
         else:
             if not all(f.isdigit() for f in fields[2:5]):
                 raise InputError(f"{name}: line {lineno}: domain, start and end must be whole numbers")
+            span = tuple(int(f) for f in fields[2:5])
+            if span[1:] != (0, 0) and not 1 <= span[1] <= span[2]:
+                raise InputError(f"{name}: line {lineno}: start {span[1]} and end {span[2]} are not a domain")
+            if frame not in known:
+                raise InputError(f"{name}: line {lineno}: frame {frame!r} is not one of the frames {frames_ref}")
+            evalue = np.nan if fields[5] == "NA" else _float(name, lineno, fields[5])
+            if not (np.isnan(evalue) and fields[5] == "NA") and not (np.isfinite(evalue) and evalue >= 0):
+                raise InputError(f"{name}: line {lineno}: evalue {fields[5]!r} is not a finite E-value >= 0 (or NA)")
             frames.append(frame)
-            spans.append(tuple(int(f) for f in fields[2:5]))
-            evalues.append(np.nan if fields[5] == "NA" else _float(name, lineno, fields[5]))
+            spans.append(span)
+            evalues.append(evalue)
             vectors.append(_floats(name, lineno, fields[fixed:]))
         ids.append(qid)
         seen.add(qid)
@@ -239,8 +297,18 @@ def _parse_framed(name: str, rows: Iterator[tuple[int, list[str]]], dim: int | N
     elif dim is not None and arr.shape[1] != dim:
         raise InputError(f"{name}: fingerprints have {arr.shape[1]} values, expected {dim}")
     return Fingerprints(
-        ids, arr, model, tuple(frames), np.array(evalues, dtype=np.float64), np.array(spans, dtype=np.int64)
+        ids, arr, model, tuple(frames), np.array(evalues, dtype=np.float64), np.array(spans, dtype=np.int64), frames_ref
     )
+
+
+def _frame_names(name: str, frames_ref: str) -> frozenset[str]:
+    """The frames of the frames version a framed file names (through the placements' one frames loader)."""
+    from protfam_core.io.placements import frame_widths
+
+    try:
+        return frozenset(frame_widths(frames_ref))
+    except ModelError as exc:
+        raise ModelError(f"{name}: the frames {frames_ref} of the fingerprints cannot be loaded ({exc})") from None
 
 
 def _check_unique(name: str, ids: list[str]) -> None:
@@ -343,10 +411,13 @@ def tsv_text(ids: Sequence[str], z: np.ndarray, model_id: str) -> str:
     """'# model' comment, header `id aa1.. ss1.. sa1..`, one line per fingerprint (repr floats: exact round trip)."""
     n_ch, dim = z.shape[1], z.shape[2]
     head = ["id"] + [f"{ch}{i + 1}" for ch in CHANNEL_ORDER[:n_ch] for i in range(dim)]
-    lines = [f"# model {model_id}; columns: channel aa, ss, sa x z_mean 1..{dim}", "\t".join(head)]
+    lines = [
+        f"{_VERSION_LINE}{FORMAT}; model {model_id}; columns: channel aa, ss, sa x z_mean 1..{dim}",
+        "\t".join(head),
+    ]
     for fid, row in zip(ids, z.reshape(len(z), -1), strict=True):
         lines.append(fid + "\t" + "\t".join(repr(float(x)) for x in row))
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, f"# end: {len(ids)} rows"]) + "\n"
 
 
 def framed_tsv_text(fps: Fingerprints) -> str:
@@ -356,8 +427,8 @@ def framed_tsv_text(fps: Fingerprints) -> str:
     dim = fps.dim // len(CHANNEL_ORDER)
     head = [*FRAMED_HEADER] + [f"{ch}{i + 1}" for ch in CHANNEL_ORDER for i in range(dim)]
     lines = [
-        f"# model {fps.model}; columns: query_id, frame, domain, start, end, evalue of the placement, "
-        f"channel aa, ss, sa x z_mean 1..{dim}",
+        f"{_VERSION_LINE}{FORMAT}; model {fps.model}; frames {fps.frames_ref}; columns: query_id, frame, domain, "
+        f"start, end, evalue of the placement, channel aa, ss, sa x z_mean 1..{dim}",
         "\t".join(head),
     ]
     missing = "\t".join(["NA"] * (len(FRAMED_HEADER) - 2 + fps.dim))
@@ -369,7 +440,7 @@ def framed_tsv_text(fps: Fingerprints) -> str:
         shown = "NA" if np.isnan(evalue) else repr(float(evalue))
         floats = "\t".join(repr(float(x)) for x in row)
         lines.append(f"{qid}\t{frame}\t{domain}\t{start}\t{end}\t{shown}\t{floats}")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, f"# end: {len(fps)} rows"]) + "\n"
 
 
 def safe_name(fid: str) -> str:

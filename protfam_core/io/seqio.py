@@ -20,6 +20,7 @@ from protfam_core.io.alphabet import ALIGNED_LETTERS, GAP, PROTEIN_LETTERS
 from protfam_core.io.atomic import write_text
 
 FORMATS = ("fasta", "a2m", "stockholm", "clustal", "pir")
+MAX_RESIDUES = 100_000  # pyhmmer's pipeline refuses longer sequences: refused here, before any work starts
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,11 @@ def parse_sequences(
             raise InputError(f"{name}: sequence {rec.id!r} is empty or shorter than {min_length} residues")
         if max_length is not None and len(seq) > max_length:
             raise InputError(f"{name}: sequence {rec.id!r} has {len(seq)} residues, more than the limit {max_length}")
+        if len(seq) > MAX_RESIDUES:
+            raise InputError(
+                f"{name}: sequence {rec.id!r} has {len(seq):,} residues, more than {MAX_RESIDUES:,} (the limit of "
+                "the HMM search); split it into pieces of at most that length"
+            )
         if rec.id in seen:
             raise InputError(f"{name}: duplicate sequence id {rec.id!r}")
         seen.add(rec.id)

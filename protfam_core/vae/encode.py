@@ -106,7 +106,8 @@ class Fingerprinter:
                 spans.append((p.domain, *p.span) if p is not None else (0, 0, 0))
         vectors = np.array(rows, dtype=np.float64).reshape(len(rows), width)
         evalues_, spans_ = np.array(evalues, dtype=np.float64), np.array(spans, dtype=np.int64).reshape(len(rows), 3)
-        return Fingerprints(ids, vectors, self.model_id, tuple(frames), evalues_, spans_)
+        frames_ref = queries[0].frames if queries else None
+        return Fingerprints(ids, vectors, self.model_id, tuple(frames), evalues_, spans_, frames_ref)
 
     def decode(self, fingerprints: np.ndarray) -> dict[str, np.ndarray]:
         """Per channel (n, width, k) sigmoid outputs of the decoders for (n, 3, latent) fingerprints."""

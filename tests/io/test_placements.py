@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from protfam_core.errors import InputError
+from protfam_core.errors import InputError, ModelError
 from protfam_core.io.placements import (
     Placement,
     Query,
+    check_frames,
     format_queries,
     from_a2m,
     is_placement_text,
@@ -17,6 +18,7 @@ from protfam_core.io.placements import (
 
 SEQ = "MKTAYIAKQRQISFVKSHFSRQLEERLG"
 FIELDS = "family=a start=1 end=1 score=1 evalue=1"
+TAIL = "len=3 record=1/1 format=2 frames=f"
 
 
 def test_a2m_keeps_the_frame_row_the_insertions_and_the_flanks():
@@ -42,8 +44,8 @@ def test_queries_round_trip_with_candidates_ss_and_queries_without_any():
     ]
     text = format_queries(queries)
     assert text.splitlines()[0] == (
-        f">q1 family=famA start=4 end=11 score=42.5 evalue=1.5e-12 frames=family-frames/7 ss={ss} sa={sa} "
-        "ss_model=ss-predictor/1"
+        f">q1 family=famA start=4 end=11 score=42.5 evalue=1.5e-12 len={len(SEQ)} record=1/3 format=2 "
+        f"frames=family-frames/7 ss={ss} sa={sa} ss_model=ss-predictor/1"
     )
     assert is_placement_text(text) and stage_of(text) == "placements"
     back = parse_queries("t", text)
@@ -77,20 +79,47 @@ def test_a_uniprot_flat_file_goes_to_the_sequence_reader_not_the_fingerprint_par
         ("", "input is empty"),
         ("KTA\n", "no '>' header"),
         (">family=x\nKTA\n", "needs a query id"),
-        (">q family=x start=1 end=2 score=1\nKTA\n", "lacks evalue"),
-        (">q family=x start=1 end=2 score=high evalue=1\nKTA\n", "score='high' is not a number"),
-        (">q family=x start=1 end=2 score=1 evalue=1 junk\nKTA\n", "'junk' is not a key=value field"),
-        (">q family=x start=1 end=2 score=1 evalue=1\nK1A\n", "not A2M"),
-        (">q family=- ss=CC sa=ee\nkta\n", "SS of 'q' has 2 letters, the query 3"),
-        (">q family=- ss=CCC\nkta\n", "both ss= and sa="),
+        (f">q family=x start=1 end=2 score=1 {TAIL}\nKTA\n", "lacks evalue"),
+        (f">q family=x start=1 end=1 score=high evalue=1 {TAIL}\nKta\n", "score='high' is not a number"),
+        (f">q {FIELDS} {TAIL} junk\nKta\n", "'junk' is not a key=value field"),
+        (f">q {FIELDS} {TAIL}\nK1A\n", "not A2M"),
+        (f">q family=- {TAIL} ss=CC sa=ee ss_model=m\nkta\n", "SS of 'q' has 2 letters, the query 3"),
+        (f">q family=- {TAIL} ss=CCC ss_model=m\nkta\n", "ss=, sa= and ss_model= together"),
         (
-            ">q family=a start=1 end=1 score=1 evalue=1\nKta\n>q family=b start=1 end=1 score=1 evalue=1\nKtv\n",
+            f">q {FIELDS} len=3 record=1/2 format=2 frames=f\nKta\n"
+            f">q family=b start=1 end=1 score=1 evalue=1 len=3 record=2/2 format=2 frames=f\nKtv\n",
             "disagree",
         ),
-        (">q family=-\nkta\n>r family=-\nkta\n>q family=-\nkta\n", "not next to each other"),
-        (f">q {FIELDS} domain=x\nKta\n", "domain='x' is not a domain number"),
+        (
+            "".join(f">{q} family=- len=3 record={k}/3 format=2 frames=f\nkta\n" for k, q in enumerate("qrq", 1)),
+            "not next to each other",
+        ),
+        (f">q {FIELDS} domain=x {TAIL}\nKta\n", "domain='x' is not a whole number"),
+        (f">q {FIELDS} len=3 record=1/1 frames=f\nKta\n", "format 1 \\(from an older protfam\\)"),
+        (f">q {FIELDS} len=3 record=1/1 format=3 frames=f\nKta\n", "format 3 \\(from a newer protfam\\)"),
+        (f">q {FIELDS} len=4 record=1/1 format=2 frames=f\nKta\n", "its header len=4: the record is cut"),
+        (f">q {FIELDS} len=3 record=1/2 format=2 frames=f\nKta\n", "end after record 1 of 2: the stream is cut"),
+        (f">q family=a start=2 end=1 score=1 evalue=1 {TAIL}\nKta\n", "start=2 end=1, but the row"),
+        (f">q family=a start=1 end=1 score=1 evalue=-1e-5 {TAIL}\nKta\n", "evalue=-1e-5 is negative"),
+        (f">q family=a start=1 end=1 score=1 evalue=nan {TAIL}\nKta\n", "'nan' is not a finite number"),
+        (f">q family=- {TAIL} ss=CXC sa=eee ss_model=m\nkta\n", "ss= of 'q' has 'X'"),
+        (f">q family=- {TAIL} ss=CCC sa=eEe ss_model=m\nkta\n", "sa= of 'q' has 'E'"),
+        (f">q {FIELDS} {TAIL} color=red\nKta\n", "color= is not a field"),
+        (f">q {FIELDS} {TAIL}\nkta\n", "start=1 end=1, but the row of .q. places no match residue"),
     ],
 )
 def test_malformed_placement_files_give_one_clear_error(text: str, message: str):
     with pytest.raises(InputError, match=message):
         parse_queries("t", text)
+
+
+def test_rows_are_counted_against_their_frames_and_the_chain_frames_version():
+    text = f">q {FIELDS} {TAIL}\nKta-\n"
+    queries = parse_queries("t", text)
+    check_frames("t", queries, {"a": 2})
+    with pytest.raises(InputError, match="has 2 match columns in frame 'a', which has 3"):
+        check_frames("t", queries, {"a": 3})
+    with pytest.raises(InputError, match="frame 'a', which f lacks"):
+        check_frames("t", queries, {"b": 2})
+    with pytest.raises(ModelError, match="made in frames f, this chain uses family-frames/9"):
+        check_frames("t", queries, {"a": 2}, "family-frames/9")

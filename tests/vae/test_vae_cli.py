@@ -73,8 +73,12 @@ def test_encode_formats_agree(trained, rows, tmp_path):
     out = io.StringIO()
     assert main(base, stdout=out) == 0
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("# model vae/") and lines[1].split("\t")[:2] == ["id", "aa1"]
-    table = [line.split("\t") for line in lines[2:]]
+    assert (
+        lines[0].startswith("# protfam-fingerprints 2; model vae/")
+        and lines[-1] == f"# end: {len(lines) - 3} rows"
+        and lines[1].split("\t")[:2] == ["id", "aa1"]
+    )
+    table = [line.split("\t") for line in lines[2:-1]]
     assert len(table) == len(placements) and all(len(r) == 91 for r in table)
     tsv = np.array([[float(x) for x in r[1:]] for r in table]).reshape(-1, 3, 30)
     # the CLI (raw SS/SA projected through the row's gaps) equals the library on the placements
