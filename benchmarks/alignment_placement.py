@@ -17,6 +17,7 @@ from pathlib import Path
 
 from _record import write_record
 
+from protfam_core.frames.frameset import SearchSettings
 from protfam_core.msa.dataset import load_dataset
 
 
@@ -34,7 +35,7 @@ def main() -> None:
         ds = load_dataset(path)
         records, labels = ds.records(args.split), ds.labels(args.split)
         start = time.perf_counter()
-        found = ds.frames.search(records, evalue=args.evalue, max_candidates=5)
+        found = ds.frames.search(records, SearchSettings(evalue=args.evalue))
         elapsed = time.perf_counter() - start
         cands = [found[r.id] for r in records]
         top1 = statistics.mean(bool(c) and c[0].family == lab for c, lab in zip(cands, labels, strict=True))

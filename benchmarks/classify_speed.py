@@ -80,7 +80,7 @@ def stages(clf, records: list[Record]) -> dict[str, float]:
     from protfam_core.frames.frameset import candidate_placements
 
     t0 = time.perf_counter()
-    found = candidate_placements(clf.frames, records, clf.evalue, clf.max_candidates, clf.fallback_evalue, clf.threads)
+    found = candidate_placements(clf.frames, records, clf.settings.search, clf.threads)
     t1 = time.perf_counter()
     ss_sa = dict(zip((r.id for r in records), clf.ss_predictor.predict([r.seq for r in records]), strict=True))
     t2 = time.perf_counter()
@@ -98,7 +98,7 @@ def fast_stages(clf, records: list[Record]) -> dict[str, float]:
 
     fast = clf.fast_path
     t0 = time.perf_counter()
-    top = fast.prefilter.top([r.seq for r in records], fast.rule.top_k)
+    top = fast.prefilter.top([r.seq for r in records], fast.rule.top_k_)
     t1 = time.perf_counter()
     placed = [p for cands in forced_candidates(fast.frames, records, top, fast.threads)
               for p in cands]  # fmt: skip

@@ -69,16 +69,19 @@ def main() -> None:
             rules["protfam_cnn_score_only"] = best_rule(proteins, ours, by_evalue=False)
             rules["hmmscan"] = best_rule(proteins, theirs, by_score=False)
             rules["hmmscan_nobias"] = best_rule(proteins, theirs_sensitive, by_score=False)
-            results["rules_chosen_on_validation"] = {k: {"threshold": t, "evalue": e} for k, (t, e) in rules.items()}
-            results["shipped_domain_rule"] = {"threshold": clf.domain_threshold, "evalue": clf.domain_evalue}
+            results["rules_chosen_on_validation"] = {
+                k: {"threshold": r.threshold_, "evalue": r.evalue_} for k, r in rules.items()
+            }
+            shipped = clf.settings.domain
+            results["shipped_domain_rule"] = {"threshold": shipped.threshold_, "evalue": shipped.evalue_}
         results[split] = {
             "proteins": len(proteins),
             "known_domains": sum(1 for p in proteins for x in p.truth if not x[0].startswith("unknown:")),
-            "protfam": domain_scores(proteins, rule_cut(ours, *rules["protfam"])),
-            "protfam_shipped": domain_scores(proteins, rule_cut(ours, clf.domain_threshold, clf.domain_evalue)),
-            "protfam_cnn_score_only": domain_scores(proteins, rule_cut(ours, *rules["protfam_cnn_score_only"])),
-            "hmmscan": domain_scores(proteins, rule_cut(theirs, *rules["hmmscan"])),
-            "hmmscan_nobias": domain_scores(proteins, rule_cut(theirs_sensitive, *rules["hmmscan_nobias"])),
+            "protfam": domain_scores(proteins, rule_cut(ours, rules["protfam"])),
+            "protfam_shipped": domain_scores(proteins, rule_cut(ours, clf.settings.domain)),
+            "protfam_cnn_score_only": domain_scores(proteins, rule_cut(ours, rules["protfam_cnn_score_only"])),
+            "hmmscan": domain_scores(proteins, rule_cut(theirs, rules["hmmscan"])),
+            "hmmscan_nobias": domain_scores(proteins, rule_cut(theirs_sensitive, rules["hmmscan_nobias"])),
             "seconds": {"protfam_chain": ours_seconds, "hmmscan": theirs_seconds},
         }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

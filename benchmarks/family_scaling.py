@@ -63,8 +63,8 @@ def main() -> None:
     for k in sizes:
         frames = FrameSet([clf.frames.hmm(f) for f in order[:k]])
         hmms = [frames.hmm(f) for f in frames.families]
-        place = best_of(args.repeats, candidate_placements, frames, queries, clf.evalue, clf.max_candidates,
-                        clf.fallback_evalue, args.threads)  # fmt: skip
+        place = best_of(args.repeats, candidate_placements, frames, queries, clf.settings.search,
+                        args.threads)  # fmt: skip
         search = best_of(args.repeats, best_hits, hmms, queries, "hmmsearch", args.threads)
         scan = best_of(args.repeats, best_hits, hmms, queries, "hmmscan", args.threads)
         rows.append({"families": k, "protfam_placement_s": place, "hmmsearch_s": search, "hmmscan_s": scan})

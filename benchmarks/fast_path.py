@@ -9,7 +9,8 @@ unknown queries left `unassigned`):
 - fast alone: the fast path's confident calls, `unassigned` for the rest (what it would be without the chain);
 - prefilter alone: the 3-mer model's first family for every query, no placement, no rule;
 - E-value alone / aa CNN alone: the fast path with a rule of one part only, fitted on the same validation queries the
-  same way (`cnn.fast.fit_rule`): the forced placement's E-value cut (the HMM's say), or the aa CNN's score threshold.
+  same way (`cnn.rule.FastRule.fit`): the forced placement's E-value cut (the HMM's say), or the aa CNN's score
+  threshold.
 
 Usage: python benchmarks/fast_path.py [--dataset build/dataset] [--out build/bench/fast_path.json]
 """
@@ -20,15 +21,13 @@ import argparse
 import json
 import shlex
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from _record import without_command, write_record
 
 from protfam_core.cnn.classify import FamilyClassifier
-from protfam_core.cnn.fast import best_of, fit_rule
 from protfam_core.cnn.report import UNASSIGNED, macro_average, overall_accuracy, table1
-from protfam_core.cnn.rule import Candidate
+from protfam_core.cnn.rule import Candidate, FastRule, best_of
 from protfam_core.msa.dataset import load_dataset
 from protfam_core.msa.open_set import unknown_records
 
@@ -65,7 +64,7 @@ def main() -> None:
     sets = {"val": (data.records("val"), data.labels("val")), "test": (data.records("test"), data.labels("test"))}
     unknown = {part: unknown_records(data, part)[0] for part in ("val", "test")}
     res: dict = {"command": f"python {shlex.join(sys.argv)}", "model": clf.cnn_bundle.ref, "fast": clf.fast_bundle.ref,
-                 "rule": asdict(fast.rule),
+                 "rule": fast.rule.to_card(),
                  "queries": {"known_test": len(sets["test"][0]), "unknown_test": len(unknown["test"])}}  # fmt: skip
     truth = sets["test"][1]
     calls = {name: ([c.family for c in p.predict(sets["test"][0])], [c.family for c in p.predict(unknown["test"])])
@@ -82,19 +81,19 @@ def main() -> None:
     top = [[families[int(i)] for i in fast.prefilter.top([r.seq for r in recs], 1)[:, 0]]
            for recs in (sets["test"][0], unknown["test"])]  # fmt: skip
     res["prefilter_alone"] = figures(top[0], truth, top[1], families)
-    k = fast.rule.top_k
+    k = fast.rule.top_k_
     cands = {s: fast.candidates(sets[s][0], k) for s in sets} | {f"unknown_{p}": fast.candidates(unknown[p], k)
                                                                   for p in unknown}  # fmt: skip
     chain_right = [c.family == t for c, t in zip(chain.predict(sets["val"][0]), sets["val"][1], strict=True)]
     chain_right += [c.family == UNASSIGNED for c in chain.predict(unknown["val"])]
     for part in ("evalue", "cnn"):
         val_known, val_unknown = one_part(cands["val"], part), one_part(cands["unknown_val"], part)
-        rule, _ = fit_rule(val_known, sets["val"][1], val_unknown, chain_right)
+        rule = FastRule().fit(val_known, sets["val"][1], val_unknown, chain_right)
         picked = []
         for key in ("test", "unknown_test"):
             best = [best_of(c, k) for c in one_part(cands[key], part)]
             picked.append([b.family if b is not None and rule.accepts(b) else UNASSIGNED for b in best])
-        res[f"{part}_alone"] = {"rule": {"threshold": rule.threshold, "evalue": rule.evalue},
+        res[f"{part}_alone"] = {"rule": {"threshold": rule.threshold_, "evalue": rule.evalue_},
                                 **figures(picked[0], truth, picked[1], families)}  # fmt: skip
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=2) + "\n")

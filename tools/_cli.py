@@ -25,6 +25,30 @@ Threads = Annotated[
     int, typer.Option("--threads", "-j", min=0, help="Worker threads (0 = all available cores).", show_default=True)
 ]
 Out = Annotated[str, typer.Option("--out", "-o", help="Output file, '-' for stdout.")]
+# Training options, named alike in every tool that trains; the old names stay hidden for one release (alias_of).
+MaxMinutes = Annotated[float, typer.Option("--max-minutes", min=0.0, help="Wall-time bound of training, in minutes.")]
+LearningRate = Annotated[float, typer.Option("--learning-rate", min=0.0, help="(Peak) learning rate.")]
+OldLr = Annotated[float | None, typer.Option("--lr", hidden=True, help="Old name of --learning-rate.")]
+OldTimeLimit = Annotated[
+    float | None, typer.Option("--time-limit", min=0.0, hidden=True, help="Old: --max-minutes, in seconds.")
+]
+# The chain's search settings, the same options on every tool that searches (`cnn.settings.ChainSettings`); None
+# leaves each to the model card or the chain's default.
+SearchEvalue = Annotated[
+    float | None, typer.Option("--evalue", min=0.0, help="E-value cut-off of candidate frames (default: 10).")
+]
+MaxCandidates = Annotated[
+    int | None, typer.Option("--max-candidates", min=1, help="Most candidate frames per sequence (default: 5).")
+]
+FallbackEvalue = Annotated[
+    float | None,
+    typer.Option(
+        "--fallback-evalue",
+        min=0.0,
+        help="Sequences without a hit are searched again without the bias filter, keeping E <= this (default: the "
+        "model's; 0 = off). With --domains the one search is that sensitive one.",
+    ),
+]
 
 
 @dataclass
@@ -55,12 +79,16 @@ class Streams:
         return Progress(*columns, console=self.console, transient=transient, disable=hide or not self.stderr.isatty())
 
 
-def version_text(prog: str) -> str:
-    """`prog --version`: the package version and the shipped default model of each kind."""
-    from protfam_core.registry.bundles import default_refs
+def alias_of(value: float, old: float | None, scale: float = 1.0) -> float:
+    """An option's value, or its old hidden alias's (times `scale`, for an old unit) where the user gave that."""
+    return value if old is None else old * scale
 
-    lines = [f"{prog} {__version__}"] + [f"  default {kind} model: {ref}" for kind, ref in default_refs().items()]
-    return "\n".join(lines) + "\n"
+
+def version_text(prog: str) -> str:
+    """`prog --version`: the package version and the models the tool uses when given none."""
+    from protfam_core.registry.defaults import default_model_lines
+
+    return "\n".join([f"{prog} {__version__}", *default_model_lines(prog)]) + "\n"
 
 
 def _print_version(ctx: typer.Context, value: bool) -> None:

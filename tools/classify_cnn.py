@@ -3,69 +3,31 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
-from protfam_tools._cli import Out, Threads, new_app, run
+from protfam_tools._cli import (
+    FallbackEvalue,
+    LearningRate,
+    MaxCandidates,
+    MaxMinutes,
+    Out,
+    SearchEvalue,
+    Threads,
+    new_app,
+    run,
+)
 
-from protfam_core import __version__
+from protfam_core.cnn import tables
 from protfam_core.cnn.classify import FamilyClassifier
-from protfam_core.cnn.report import UNASSIGNED
-from protfam_core.cnn.rule import Call, Domain
 from protfam_core.errors import InputError, require
 from protfam_core.io.atomic import write_text
 from protfam_core.io.seqio import read_sequences
 from protfam_core.threads import resolve_threads
 
 app = new_app("Family of raw protein sequences with the paper's CNN on VAE fingerprints; training and evaluation.")
-
-
-def provenance(classifier: FamilyClassifier, domains: bool = False) -> str:
-    """The '#' line: tool version, the calling rule (the domain rule for domain calls, whose one search is the
-    sensitive one, so no fallback), the fast path's rule where it is on, and name/version/sha256 (of model.json) of
-    every bundle used."""
-    rule = [f"threshold={classifier.threshold:.6g}", f"fallback_evalue={classifier.fallback_evalue:.6g}"]
-    if domains:
-        rule = [f"domain_threshold={classifier.domain_threshold:.6g}", f"domain_evalue={classifier.domain_evalue:.6g}"]
-    parts = [f"# classify-cnn {__version__}", *rule]
-    if classifier.fast_path is not None:
-        fast = classifier.fast_path.rule
-        parts += [f"fast_top_k={fast.top_k}", f"fast_threshold={fast.threshold:.6g}", f"fast_evalue={fast.evalue:.6g}"]
-    for role, bundle in classifier.bundles():
-        parts.append(f"{role}={bundle.ref} sha256={bundle.card_sha256()}")
-    return "\t".join(parts)
-
-
-def format_calls(calls: Iterable[Call], top_k: int, header: str) -> str:
-    """TSV: '#' provenance line, column header, one row per query in input order.
-
-    `evalue` is the E-value of the frame-search hit behind the best candidate (its family when assigned), so a call
-    can be judged the way a HMMER user judges a hit; NA when there is no candidate or the input was fingerprints."""
-    columns = ["query_id", "family", "score", "evalue"]
-    for k in range(1, top_k + 1):
-        columns += [f"candidate_{k}", f"score_{k}"]
-    lines = [header, "\t".join(columns)]
-    for call in calls:
-        row = [call.query_id, call.family, f"{call.score:.6f}", "NA" if np.isnan(call.evalue) else f"{call.evalue:.3g}"]
-        for k in range(top_k):
-            fam, score = call.candidates[k][:2] if k < len(call.candidates) else ("-", float("nan"))
-            row += [fam, "NA" if np.isnan(score) else f"{score:.6f}"]
-        lines.append("\t".join(row))
-    return "\n".join(lines) + "\n"
-
-
-def format_domains(domains: list[Domain], header: str) -> str:
-    """TSV of called domains: '#' provenance line, header, one row per domain (input order, then by start)."""
-    lines = [header, "query_id\tfamily\tstart\tend\tscore\tevalue"]
-    for d in domains:
-        span = ["NA", "NA"] if d.family == UNASSIGNED else [str(d.start), str(d.end)]
-        evalue = "NA" if np.isnan(d.evalue) else f"{d.evalue:.3g}"
-        lines.append("\t".join([d.query_id, d.family, *span, f"{d.score:.6f}", evalue]))
-    return "\n".join(lines) + "\n"
 
 
 def _results(classifier: FamilyClassifier, streams, source: str, batch_size: int, domains: bool) -> list:
@@ -132,14 +94,9 @@ def predict(
         float | None,
         typer.Option(help="Score below which a call is 'unassigned' (default: the model's)."),
     ] = None,
-    fallback_evalue: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            help="Search queries without a hit again without the bias filter; keep E <= this (default: the "
-            "model's; 0 = off).",
-        ),
-    ] = None,
+    evalue: SearchEvalue = None,
+    max_candidates: MaxCandidates = None,
+    fallback_evalue: FallbackEvalue = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Sequences per batch (memory grows with it).")] = 1024,
     domains: Annotated[
         bool,
@@ -179,12 +136,13 @@ def predict(
     """
     if fast and domains:
         raise InputError("--fast gives per-protein calls; --domains takes the full chain")
+    search = {"evalue": evalue, "max_candidates": max_candidates, "fallback_evalue": fallback_evalue}
     classifier = FamilyClassifier(
-        model, frames, vae, ss, threshold, fallback_evalue=fallback_evalue, threads=resolve_threads(threads), fast=fast
+        model, frames, vae, ss, threshold, **search, threads=resolve_threads(threads), fast=fast
     )
     results = _results(classifier, ctx.obj, sequences, batch_size, domains)
-    header = provenance(classifier, domains)
-    text = format_domains(results, header) if domains else format_calls(results, top_k, header)
+    header = tables.provenance(classifier, domains)
+    text = tables.format_domains(results, header) if domains else tables.format_calls(results, top_k, header)
     write_text(text, out, stdout=ctx.obj.stdout)
 
 
@@ -199,9 +157,9 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed (weights, batch order).")] = 0,
     epochs: Annotated[int, typer.Option(min=1, help="Most epochs.")] = 40,
     patience: Annotated[int, typer.Option(min=1, help="Early stopping: epochs without a better val loss.")] = 5,
-    max_minutes: Annotated[float, typer.Option(min=0.0, help="Wall-time bound of the training loop.")] = 8.0,
+    max_minutes: MaxMinutes = 8.0,
     batch_size: Annotated[int, typer.Option(min=2)] = 512,
-    learning_rate: Annotated[float, typer.Option(min=0.0)] = 1e-3,
+    learning_rate: LearningRate = 1e-3,
     epoch_rows: Annotated[int, typer.Option(min=0, help="Training rows sampled per epoch (0 = all).")] = 20000,
     name: Annotated[str, typer.Option(help="Bundle name of the CNN.")] = "family-cnn",
     frames_name: Annotated[str, typer.Option(help="Bundle name of the frames.")] = "family-frames",
@@ -241,7 +199,7 @@ def train_fast(
     cache: Cache = Path("build/features"),
     seed: Annotated[int, typer.Option(help="Random seed (weights, batch order).")] = 0,
     epochs: Annotated[int, typer.Option(min=1, help="Most epochs.")] = 40,
-    max_minutes: Annotated[float, typer.Option(min=0.0, help="Wall-time bound of the training loop.")] = 6.0,
+    max_minutes: MaxMinutes = 6.0,
     publish: Annotated[bool, typer.Option("--publish", help="Copy the bundle into registry/ as the default.")] = False,
     threads: Threads = 0,
 ) -> None:
@@ -318,7 +276,7 @@ def calibrate(
         from protfam_core.registry.bundles import publish as publish_bundle
 
         publish_bundle(bundle.path)
-    chosen = {**rule.chosen_.as_dict(), "domain_threshold": domains[0], "domain_evalue": domains[1]}
+    chosen = {**rule.chosen_.as_dict(), "domain_threshold": domains[0].threshold_, "domain_evalue": domains[0].evalue_}
     summary = "\t".join(f"{k}={v:.6g}" for k, v in chosen.items())
     ctx.obj.stdout.write(f"{bundle.path}\t{summary}\n")
 

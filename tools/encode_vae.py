@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from protfam_tools._cli import Threads, new_app, run
+from protfam_tools._cli import LearningRate, MaxMinutes, OldLr, Threads, alias_of, new_app, run
 
 from protfam_core.errors import InputError, require
 from protfam_core.threads import resolve_threads
@@ -30,9 +30,9 @@ def train(
     cache: Cache = Path("build/features"),
     epochs: Annotated[int, typer.Option(help="maximum epochs per channel")] = 200,
     batch_size: Annotated[int, typer.Option(help="rows per Adam step")] = 128,
-    lr: Annotated[float, typer.Option(help="Adam learning rate (halved when validation stalls)")] = 2e-3,
+    learning_rate: LearningRate = 2e-3,
     patience: Annotated[int, typer.Option(help="epochs without validation improvement before stopping")] = 8,
-    max_minutes: Annotated[float, typer.Option(help="training time budget for all three channels")] = 12.0,
+    max_minutes: MaxMinutes = 12.0,
     seed: Annotated[int, typer.Option(help="seed of initialisation, shuffling and sampling")] = 0,
     threads: Threads = 1,
     kl_weight: Annotated[float, typer.Option(min=0.0, help="weight of the KL term (1 = the paper's loss)")] = 1.0,
@@ -43,6 +43,7 @@ def train(
     ss_model: Annotated[str | None, typer.Option(help="SS/SA model for the features (default: shipped)")] = None,
     name: Annotated[str, typer.Option(help="model name in the registries")] = "vae",
     publish: Annotated[bool, typer.Option("--publish", help="copy into registry/ as the shipped default")] = False,
+    lr: OldLr = None,
 ) -> None:
     """Train the three channel VAEs on the train split, early-stopping on validation; export ONNX; register.
 
@@ -57,6 +58,7 @@ def train(
     from protfam_core.vae.model import ARCHS, TrainConfig
     from protfam_core.vae.train import train_vae
 
+    lr = alias_of(learning_rate, lr)
     if min(epochs, batch_size, patience) < 1 or lr <= 0 or max_minutes <= 0:
         raise typer.BadParameter("epochs, batch size, patience, learning rate and time budget must be positive")
     if arch not in ARCHS:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from protfam_tools._cli import Out, Threads, new_app, run
+from protfam_tools._cli import LearningRate, MaxMinutes, OldLr, OldTimeLimit, Out, Threads, alias_of, new_app, run
 
 from protfam_core.errors import InputError, require
 from protfam_core.io.atomic import write_text
@@ -145,22 +145,24 @@ def train(
     epochs: int = typer.Option(8, min=1, help="Maximum epochs."),
     patience: int = typer.Option(3, min=1, help="Stop after this many epochs without validation gain."),
     channels: int = typer.Option(96, min=8, help="Convolution channels (with --init: the bundle's)."),
-    lr: float = typer.Option(2e-3, help="Peak learning rate (one-cycle schedule)."),
+    learning_rate: LearningRate = 2e-3,
     seed: int = typer.Option(0, help="Seed of the DSSP split (and of training, without --train-seed)."),
     train_seed: int = typer.Option(
         None, help="Seed of initialisation and batch order only: ensemble members share --seed, differ in this."
     ),
-    time_limit: float = typer.Option(1200.0, help="Stop starting epochs after this many seconds."),
+    max_minutes: MaxMinutes = 20.0,
     threads: Threads = 0,
     init: str = typer.Option(None, help="Continue training this SS bundle's network (its layers), e.g. ss-predictor."),
     publish: Publish = False,
+    lr: OldLr = None,
+    time_limit: OldTimeLimit = None,
 ) -> None:
     """Train the SS/SA network on DSSP + FLIP, test on CB513 / FLIP test / held-out DSSP, export ONNX (tracked).
 
     Examples:
       predict-ss train --epochs 8 --out build/ss/ss-predictor
       PROTFAM_TRACKING_URI=sqlite:///runs.db predict-ss train --epochs 2 --publish
-      predict-ss train --init ss-predictor --epochs 2 --lr 5e-4 --publish
+      predict-ss train --init ss-predictor --epochs 2 --learning-rate 5e-4 --publish
       predict-ss train --train-seed 1 --epochs 12 --patience 12 --out build/ss/member1   # an ensemble member
     """
     require("train", "torch", "onnx")
@@ -171,11 +173,11 @@ def train(
         epochs=epochs,
         patience=patience,
         channels=channels,
-        lr=lr,
+        lr=alias_of(learning_rate, lr),
         seed=seed,
         train_seed=train_seed,
-        time_limit_s=time_limit,
-        threads=threads,
+        time_limit_s=alias_of(max_minutes * 60, time_limit),
+        threads=resolve_threads(threads),
     )
 
     with ctx.obj.progress() as bar:
@@ -215,7 +217,9 @@ def ensemble(
     from protfam_core.ss.model import ensemble_and_export
 
     sources = _sources(cath_dssp, flip, cb513, blosum)
-    path, _ = ensemble_and_export(sources, members, Path(out), publish=publish, threads=threads, log=ctx.obj.log)
+    path, _ = ensemble_and_export(
+        sources, members, Path(out), publish=publish, threads=resolve_threads(threads), log=ctx.obj.log
+    )
     ctx.obj.stdout.write(f"{path}\n")
 
 

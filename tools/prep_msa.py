@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from protfam_tools._cli import Out, Threads, new_app, run
+from protfam_tools._cli import FallbackEvalue, MaxCandidates, Out, SearchEvalue, Threads, new_app, run
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from protfam_core.errors import InputError
@@ -172,19 +172,12 @@ def place_cmd(
     ] = None,
     family: Annotated[str | None, typer.Option(help="Force every sequence into this family's frame.")] = None,
     out: Out = "-",
-    evalue: Annotated[float, typer.Option(min=0.0, help="E-value cut-off of candidate frames.")] = 10.0,
-    max_candidates: Annotated[int, typer.Option(min=1, help="Most candidate frames per sequence.")] = 5,
+    evalue: SearchEvalue = None,
+    max_candidates: MaxCandidates = None,
     domains: Annotated[
         bool, typer.Option("--domains", help="Every domain hit of every frame (for classify-cnn predict --domains).")
     ] = False,
-    fallback_evalue: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            help="Sequences without a hit are searched again without the bias filter, keeping E <= this "
-            "(default: the shipped classifier's; 0 = off). With --domains the one search is that sensitive one.",
-        ),
-    ] = None,
+    fallback_evalue: FallbackEvalue = None,
     threads: Threads = 0,
 ) -> None:
     """Place sequences into family frames: every candidate placement, as A2M with structured headers.
@@ -210,13 +203,13 @@ def place_cmd(
             raise InputError("--domains places every domain hit of a search; it does not go with --family")
         queries = force_queries(frame_set, records, family, frames_ref)
     else:
-        if fallback_evalue is None:
-            from protfam_core.frames.frameset import FALLBACK_EVALUE
-            from protfam_core.registry.bundles import resolve
+        from protfam_core.cnn.settings import ChainSettings
+        from protfam_core.registry.bundles import resolve
 
-            fallback_evalue = float(resolve(None, "cnn").card.get("fallback_evalue", FALLBACK_EVALUE))
-        cpus = resolve_threads(threads)
-        queries = place_queries(frame_set, records, evalue, max_candidates, fallback_evalue, cpus, frames_ref, domains)
+        cnn = resolve(None, "cnn")  # the shipped classifier's settings, as classify-cnn predict takes them
+        search = {"evalue": evalue, "max_candidates": max_candidates, "fallback_evalue": fallback_evalue}
+        settings = ChainSettings.from_cards(cnn.card, **search, source=f"{cnn.ref} model card").search
+        queries = place_queries(frame_set, records, settings, resolve_threads(threads), frames_ref, domains)
         missing = [q.id for q in queries if not q.candidates]
         if missing:
             ctx.obj.log(f"no frame found for {len(missing)} sequences: {' '.join(missing)}")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from protfam_core.cnn.classify import FamilyClassifier
 from protfam_core.cnn.constructed import best_rule, build_proteins, domain_scores, rule_cut
-from protfam_core.cnn.rule import FALLBACK_GRID, CallingRule, Candidate
+from protfam_core.cnn.rule import FALLBACK_GRID, CallingRule, Candidate, DomainRule
 from protfam_core.errors import InputError
 from protfam_core.io.seqio import Record
 from protfam_core.registry.bundles import Bundle, new_version, pins, save_bundle
@@ -48,16 +48,16 @@ def calibrate_domains(
     unknown: Sequence[Record],
     n: int = 100,
     seed: int = 0,
-) -> tuple[float, float, dict]:
+) -> tuple[DomainRule, dict]:
     """The domain rule: the CNN-score threshold and E-value cut with the best domain F1 on `n` validation proteins of
-    each kind built from `known` (by label) and `unknown`; returns both with the rule's validation figures."""
+    each kind built from `known` (by label) and `unknown`; returns it with its validation figures."""
     proteins = build_proteins(known, labels, [(r, "unknown") for r in unknown], n, seed)
     records = [p.record for p in proteins]
     found = classifier.domain_hits(classifier.fingerprint(records, domains=True))
     hits = [found[r.id] for r in records]
-    threshold, evalue = best_rule(proteins, hits)
-    figures = domain_scores(proteins, rule_cut(hits, threshold, evalue))
-    return threshold, evalue, {"proteins": len(proteins), "seed": seed, **figures}
+    rule = best_rule(proteins, hits)
+    figures = domain_scores(proteins, rule_cut(hits, rule))
+    return rule, {"proteins": len(proteins), "seed": seed, **figures}
 
 
 def _with_fallback(
@@ -78,18 +78,17 @@ def save_calibrated(
     rule: CallingRule,
     out_dir: str | Path,
     sets: dict[str, str],
-    domains: tuple[float, float, dict] | None = None,
+    domains: tuple[DomainRule, dict] | None = None,
 ) -> Bundle:
     """A new CNN bundle: the same ONNX network, the card's rule replaced by `rule` (and the domain rule by `domains`'
-    (threshold, E-value cut, validation figures)), the calibration recorded.
+    (rule, validation figures)), the calibration recorded.
 
     The version is the next one of the model's name, so the old bundle (and whatever pins it) stays as it was."""
     source = classifier.cnn_bundle
     card = {k: v for k, v in source.card.items() if k not in ("name", "kind", "files")}
     card.update(
         version=new_version(source.name),
-        threshold=rule.threshold_,
-        fallback_evalue=rule.fallback_evalue_,
+        **rule.to_card(),
         calibration={
             "from": source.ref,
             "rule": "max balanced accuracy on the validation sets; lowest fallback E; median threshold of ties",
@@ -100,17 +99,16 @@ def save_calibrated(
         },
     )
     card.pop("max_unassigned_val", None)
-    card.pop("domain_threshold", None)
-    card.pop("domain_evalue", None)
+    for key, _ in DomainRule.CARD_KEYS.values():
+        card.pop(key, None)
     if domains is not None:
-        threshold, evalue, figures = domains
-        card["domain_threshold"] = threshold
-        if math.isfinite(evalue):
-            card["domain_evalue"] = evalue
+        domain, figures = domains
+        card.update(domain.to_card())
+        evalue = domain.evalue_ if math.isfinite(domain.evalue_) else None
         card["calibration"]["domains"] = {
             "rule": "max domain F1 on constructed validation proteins (multi, repeat, unknown): coordinate ascent "
             "over the hits' independent E-values and CNN scores; median of ties",
-            "chosen": {"threshold": threshold, "evalue": evalue if math.isfinite(evalue) else None, **figures},
+            "chosen": {"threshold": domain.threshold_, "evalue": evalue, **figures},
         }
     card["pins"] = pins({"frames": classifier.frames_bundle, "vae": classifier.vae_bundle, "ss": classifier.ss_bundle})
     return save_bundle(Path(out_dir) / source.name, source.name, "cnn", {"model": source.file("model")}, card)

@@ -12,16 +12,16 @@ With a fast bundle (`fast.py`, `predict --fast`) the queries it is sure of are a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from protfam_core.cnn.rule import Call, CallingRule, Candidate, Domain, resolve_domains
+from protfam_core.cnn.rule import Call, Candidate, Domain
+from protfam_core.cnn.settings import ChainSettings
 from protfam_core.errors import InputError, ModelError
-from protfam_core.frames.frameset import FALLBACK_EVALUE, FrameSet, place_queries
+from protfam_core.frames.frameset import FrameSet, place_queries
 from protfam_core.io.fingerprints import Fingerprints
 from protfam_core.io.placements import Query
 from protfam_core.io.seqio import Record
@@ -70,10 +70,10 @@ class FamilyClassifier:
         vae: str | None = None,
         ss: str | None = None,
         threshold: float | None = None,
-        max_candidates: int = 5,
-        evalue: float = 10.0,
+        max_candidates: int | None = None,
+        evalue: float | None = None,
         fallback_evalue: float | None = None,
-        threads: int = 0,
+        threads: int = 1,
         fast: bool | str = False,
     ) -> None:
         from protfam_core.vae.encode import Fingerprinter
@@ -88,16 +88,16 @@ class FamilyClassifier:
         self.vae_bundle = pinned(card, "vae", vae)
         self.fingerprinter = Fingerprinter(self.vae_bundle, threads)
         self.ss_bundle = pinned(card, "ss", ss)
-        self.rule = CallingRule.fixed(
-            card.get("threshold", 0.5) if threshold is None else threshold,
-            card.get("fallback_evalue", FALLBACK_EVALUE) if fallback_evalue is None else fallback_evalue,
-        )
-        domain_threshold = card.get("domain_threshold", self.rule.threshold_)
-        self.domain_threshold: float = domain_threshold if threshold is None else threshold
-        self.domain_evalue: float = card.get("domain_evalue", math.inf)
-        self.max_candidates = max_candidates
-        self.evalue = evalue
         self.fast_bundle = resolve(None if fast is True else fast, "fast") if fast else None  # True: the shipped one
+        self.settings = ChainSettings.from_cards(
+            card,
+            self.fast_bundle.card if self.fast_bundle is not None else None,
+            threshold=threshold,
+            evalue=evalue,
+            max_candidates=max_candidates,
+            fallback_evalue=fallback_evalue,
+            source=f"{self.cnn_bundle.ref} model card",
+        )
         self.fast_path = self._fast_path(self.fast_bundle) if self.fast_bundle is not None else None
 
     def _fast_path(self, bundle) -> FastPath:
@@ -111,7 +111,7 @@ class FamilyClassifier:
                 raise ModelError(f"the fast path takes the {role} its CNN was trained with, not {used.ref}")
         from protfam_core.cnn.fast import FastPath  # imported here: fast.py builds on this module
 
-        return FastPath.from_bundle(bundle, self.frames, self.fingerprinter, self.threads)
+        return FastPath.from_bundle(bundle, self.frames, self.fingerprinter, self.settings.fast, self.threads)
 
     @cached_property
     def ss_predictor(self) -> SSPredictor:
@@ -121,14 +121,6 @@ class FamilyClassifier:
     @cached_property
     def _cnn(self) -> OnnxModel:
         return self.cnn_bundle.onnx("model", self.threads)
-
-    @property
-    def threshold(self) -> float:
-        return self.rule.threshold_
-
-    @property
-    def fallback_evalue(self) -> float:
-        return self.rule.fallback_evalue_
 
     def bundles(self) -> list[tuple[str, object]]:
         """(role, Bundle) of every model this predictor uses, for provenance lines."""
@@ -155,11 +147,8 @@ class FamilyClassifier:
         self, records: Sequence[Record], fallback_evalue: float | None = None, domains: bool = False
     ) -> list[Query]:
         """Stage 1: candidate placements of each record in the frames this CNN was trained with."""
-        fallback = self.fallback_evalue if fallback_evalue is None else fallback_evalue
-        return place_queries(
-            self.frames, records, self.evalue, self.max_candidates, fallback, self.threads, self.frames_bundle.ref,
-            domains,
-        )  # fmt: skip
+        search = self.settings.with_fallback(fallback_evalue)
+        return place_queries(self.frames, records, search, self.threads, self.frames_bundle.ref, domains)
 
     def check_fingerprints(self, fps: Fingerprints) -> None:
         """Fingerprints must come from the VAE this CNN was trained on, placed in frames it knows."""
@@ -203,7 +192,7 @@ class FamilyClassifier:
         """Stage 4: one Call per query of framed fingerprints (`encode-vae encode` of placements), input order."""
         if fps.spans is not None and bool((fps.spans[:, 0] > 0).any()):
             raise InputError("these are placements of every domain (place --domains): classify them with --domains")
-        return [self.rule.decide(qid, candidates) for qid, candidates in self.score(fps)]
+        return [self.settings.protein.decide(qid, candidates) for qid, candidates in self.score(fps)]
 
     def domain_hits(self, fps: Fingerprints) -> dict[str, list[Domain]]:
         """Every domain hit of every query (input order), scored by the CNN output of its frame: the candidates of
@@ -225,8 +214,7 @@ class FamilyClassifier:
         """Stage 4 per domain: the called domains of every query (input order, then by start) under the card's domain
         rule (CNN score >= domain threshold, independent E-value <= domain E-value cut); a query without any gets one
         `unassigned` row."""
-        rule = (self.domain_threshold, self.domain_evalue)
-        return [d for qid, hits in self.domain_hits(fps).items() for d in resolve_domains(qid, hits, *rule)]
+        return [d for qid, hits in self.domain_hits(fps).items() for d in self.settings.domain.calls(qid, hits)]
 
     def fingerprint(
         self, records: Sequence[Record], fallback_evalue: float | None = None, domains: bool = False
@@ -298,4 +286,5 @@ class FamilyClassifier:
         for i in range(0, len(fps), batch_size):
             probs = self.cnn(vectors[i : i + batch_size])
             for q, row in zip(fps.ids[i : i + batch_size], probs.tolist(), strict=True):
-                yield self.rule.decide(q, [Candidate(f, s) for f, s in zip(self.families, row, strict=True)])
+                candidates = [Candidate(f, s) for f, s in zip(self.families, row, strict=True)]
+                yield self.settings.protein.decide(q, candidates)

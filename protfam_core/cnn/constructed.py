@@ -12,7 +12,6 @@ A called domain is right when its family is right and it shares >= 50% of the sh
 
 from __future__ import annotations
 
-import math
 import random
 from collections import defaultdict
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from protfam_core.cnn.report import UNASSIGNED
-from protfam_core.cnn.rule import Domain, resolve_domains, span_overlap
+from protfam_core.cnn.rule import Domain, DomainRule, span_overlap
 from protfam_core.io.alphabet import AMINO_ACIDS
 from protfam_core.io.seqio import Record
 
@@ -115,40 +114,14 @@ def domain_scores(proteins: Sequence[Protein], calls: Sequence[Sequence[Domain]]
     }
 
 
-def rule_cut(hits: Sequence[Sequence[Domain]], threshold: float, evalue: float = math.inf) -> list[list[Domain]]:
-    """The called domains of each protein under a domain rule: CNN score >= `threshold` and independent E-value <=
-    `evalue`, then `resolve_domains`."""
-    return [resolve_domains("", h, threshold, evalue) for h in hits]
-
-
-def _best_of(proteins: Sequence[Protein], hits: Sequence[Sequence[Domain]], rules: list[tuple[float, float]]):
-    """The (threshold, E-value cut) of `rules` with the best domain F1; ties: the median of the tied rules."""
-    f1 = [domain_scores(proteins, rule_cut(hits, t, e))["domain_f1"] for t, e in rules]
-    ties = [r for r, f in zip(rules, f1, strict=True) if f >= max(f1) - 1e-12]
-    return ties[(len(ties) - 1) // 2]
+def rule_cut(hits: Sequence[Sequence[Domain]], rule: DomainRule) -> list[list[Domain]]:
+    """The called domains of each protein under a domain rule."""
+    return [rule.calls("", h) for h in hits]
 
 
 def best_rule(
-    proteins: Sequence[Protein],
-    hits: Sequence[Sequence[Domain]],
-    by_score: bool = True,
-    by_evalue: bool = True,
-    rounds: int = 3,
-) -> tuple[float, float]:
-    """The domain rule (CNN-score threshold, independent E-value cut) with the best domain F1 on these (validation)
-    proteins: coordinate ascent from (0, no cut) over every E-value, then every score, of the hits (exact in each
-    coordinate, `rounds` times or until it stops moving). `by_score=False` keeps every score (an E-value rule, as
-    hmmscan users cut), `by_evalue=False` every E-value."""
-    scores = sorted({0.0, *(d.score for h in hits for d in h)})
-    evalues = sorted({math.inf, *(d.evalue for h in hits for d in h)})
-    rule = (0.0 if by_score else -math.inf, math.inf)
-    for _ in range(rounds):
-        moved = rule
-        if by_evalue:
-            moved = _best_of(proteins, hits, [(moved[0], e) for e in evalues])
-        if by_score:
-            moved = _best_of(proteins, hits, [(t, moved[1]) for t in scores])
-        if moved == rule:
-            break
-        rule = moved
-    return float(rule[0]), float(rule[1])
+    proteins: Sequence[Protein], hits: Sequence[Sequence[Domain]], by_score: bool = True, by_evalue: bool = True
+) -> DomainRule:
+    """The domain rule with the best domain F1 on these (validation) proteins (`DomainRule.fit`)."""
+    rule = DomainRule(by_score=by_score, by_evalue=by_evalue)
+    return rule.fit(hits, lambda called: domain_scores(proteins, called)["domain_f1"])

@@ -17,7 +17,7 @@ import numpy as np
 
 from protfam_core.cnn.fast import forced_candidates
 from protfam_core.features.cache import FeatureCache, load_placements, save_placements
-from protfam_core.frames.frameset import FALLBACK_EVALUE, candidate_placements
+from protfam_core.frames.frameset import SearchSettings, candidate_placements
 from protfam_core.io.placements import Placement
 
 FORCED, SEARCH, FOREIGN, PREFILTER = "forced", "search", "foreign", "prefilter"
@@ -41,16 +41,17 @@ class Examples:
         return np.array([f == t for f, t in zip(self.frames, self.truth, strict=True)], dtype=bool)
 
 
-def searched(cache: FeatureCache, split: str, evalue: float = 10.0, max_candidates: int = 5) -> list[Placement]:
+def searched(cache: FeatureCache, split: str, search: SearchSettings = SearchSettings()) -> list[Placement]:  # noqa: B008
     """Every candidate placement of the split's members, exactly as predict finds them (search + fallback).
 
     Cached per dataset checksum only: the search needs no SS model, so it can run before one exists.
     """
-    path = _cache_file(cache, f"{split}-e{evalue:g}-k{max_candidates}-fbsens{FALLBACK_EVALUE:g}.npz")
+    key = f"e{search.evalue:g}-k{search.max_candidates}-fbsens{search.fallback_evalue:g}"
+    path = _cache_file(cache, f"{split}-{key}.npz")
     if path is not None and path.exists():
         return load_placements(path)
     records = cache.dataset.records(split)
-    found = candidate_placements(cache.dataset.frames, records, evalue, max_candidates)
+    found = candidate_placements(cache.dataset.frames, records, search)
     placements = [p for r in records for p in found[r.id]]
     if path is not None:
         save_placements(path, placements)
@@ -88,15 +89,14 @@ def split_examples(
     split: str,
     fingerprinter: object,
     families: Sequence[str],
-    evalue: float = 10.0,
-    max_candidates: int = 5,
+    search: SearchSettings = SearchSettings(),  # noqa: B008 (frozen)
     seed: int = 0,
 ) -> Examples:
     """Own-frame, searched-candidate and forced-foreign rows of `split`, fingerprinted, with multi-hot targets."""
     label = dict(zip((r.id for r in cache.dataset.records(split)), cache.dataset.labels(split), strict=True))
     own, own_ss = cache.own_frame(split)
     per_id = {p.query_id: pair for p, pair in zip(own, own_ss, strict=True)}
-    found = searched(cache, split, evalue, max_candidates)
+    found = searched(cache, split, search)
     wrong = foreign(cache, split, seed)
     placements = own + found + wrong
     ss_sa = own_ss + [per_id[p.query_id] for p in found + wrong]

@@ -5,37 +5,28 @@ into each of those frames (hmmalign's optimal-accuracy trace, with its Viterbi s
 amino-acid fingerprint of each placement (the VAE's aa encoder alone) and the output of the amino-acid CNN (the
 paper's CNN on the 1 x 30 aa row) for its own frame. The best candidate is accepted when its CNN score and its E-value
 pass the bundle's rule; every other query goes through the full chain, so the fast path only ever answers the queries
-it is sure of. The rule and k are chosen on validation data (`fit_rule`): the widest rule that makes no wrong call on
-the validation members and the open set's validation half where the full chain makes a right one, narrowed by the
-margin that cross-validation on those rows shows it needs.
+it is sure of. The rule and k are chosen on validation data (`rule.FastRule.fit`): the widest rule that makes no wrong
+call on the validation members and the open set's validation half where the full chain makes a right one, narrowed by
+the margin that cross-validation on those rows shows it needs.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from protfam_core.cnn.classify import family_scores
-from protfam_core.cnn.rule import Call, Candidate
+from protfam_core.cnn.rule import Call, Candidate, FastRule, best_of
 from protfam_core.errors import ModelError
 from protfam_core.frames.frameset import FrameSet
 from protfam_core.frames.prefilter import KmerPrefilter
 from protfam_core.io.placements import Placement
 from protfam_core.io.seqio import Record
-from protfam_core.threads import resolve_threads
 
 AA_INPUT = "fingerprints"  # the aa CNN's ONNX input/output names, as the family CNN's
 AA_OUTPUT = "probabilities"
-K_GRID = (1, 2, 3)  # candidate families per query that fit_rule weighs (cost grows with k)
-# What the full chain costs per query, in fast candidate placements (prefilter + forced placement + aa CNN): about
-# 1.2 ms against 0.12 ms on 2 cores (benchmarks/classify_speed.py --fast, stage figures).
-CHAIN_COST = 10.0
-MARGINS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)  # how much fit_rule may narrow the widest rule (x threshold, / E)
-FOLDS = 5  # fit_rule's cross-validation folds of the validation rows
 CNN_BATCH = 512  # rows per aa CNN call: its activations for 4,096 rows take 110 MB
 
 
@@ -63,105 +54,11 @@ def forced_candidates(
     return out
 
 
-@dataclass(frozen=True)
-class FastRule:
-    """Accept the best candidate of the first `top_k` when CNN score >= `threshold` and E-value <= `evalue`."""
-
-    top_k: int
-    threshold: float
-    evalue: float
-
-    def accepts(self, best: Candidate) -> bool:
-        return best.score >= self.threshold and best.evalue <= self.evalue
-
-    def narrowed(self, margin: float) -> FastRule:
-        """The rule with its threshold times `margin` and its E-value cut divided by it."""
-        return FastRule(self.top_k, min(1.0, self.threshold * margin), self.evalue / margin)
-
-
-def best_of(candidates: Sequence[Candidate], k: int) -> Candidate | None:
-    """The highest-scoring of the first k candidates (prefilter order); ties go to the better-ranked one."""
-    return max(candidates[:k], key=lambda c: c.score, default=None)
-
-
-def fit_rule(
-    known: Sequence[Sequence[Candidate]],
-    labels: Sequence[str],
-    unknown: Sequence[Sequence[Candidate]],
-    chain_right: Sequence[bool],
-    chain_cost: float = CHAIN_COST,
-    seed: int = 0,
-) -> tuple[FastRule, dict]:
-    """The fast rule from validation candidates (prefilter order, max(K_GRID) each) of known queries (with their
-    labels) and unknown ones, and whether the full chain gets each of them right (known first, then unknown).
-
-    A fast call is wrong when it names another family than a known query's, or any family for an unknown one; it
-    counts against a rule only where the chain is right, so the cascade is never worse than the chain on validation.
-    For each k: the E-value cut and score threshold that accept the most known queries with no such call. Then the k
-    of least expected cost per query, k candidate placements plus `chain_cost` for each query left to the chain.
-
-    That widest rule borders on the validation rows nearest to a wrong call, and new rows fall on both sides of it:
-    so it is narrowed by the least of MARGINS with which the same fit, made on FOLDS - 1 folds of the validation
-    rows, makes no wrong call on the fold left out, in every fold (the largest margin if none does)."""
-    truth = [*labels, *([None] * len(unknown))]
-    cands = [*known, *unknown]
-    counts = np.asarray(chain_right, dtype=bool)
-    edge, per_k = _widest_rule(cands, truth, counts, len(known), chain_cost)
-    fold = np.random.default_rng(seed).integers(0, FOLDS, len(cands))
-    wrong = dict.fromkeys(MARGINS, 0)
-    for f in range(FOLDS):
-        fit, held = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
-        n_known = int((fit < len(known)).sum())
-        rule, _ = _widest_rule([cands[i] for i in fit], [truth[i] for i in fit], counts[fit], n_known, chain_cost)
-        for m in MARGINS:
-            narrow = rule.narrowed(m)
-            called = [(_called(cands[i], narrow), truth[i], counts[i]) for i in held]
-            wrong[m] += sum(c is not None and c != t and counted for c, t, counted in called)
-    margin = next((m for m in MARGINS if wrong[m] == 0), MARGINS[-1])
-    chosen = edge.narrowed(margin)
-    accepted = sum(_called(c, chosen) == t for c, t in zip(known, labels, strict=True))
-    figures = {"per_k": {str(k): v for k, v in per_k.items()}, "known": len(known), "unknown": len(unknown),
-               "chain_cost": chain_cost, "widest": asdict(edge), "margin": margin, "folds": FOLDS,
-               "held_out_wrong_calls": {str(m): int(w) for m, w in wrong.items()},
-               "accepted": accepted / max(1, len(known))}  # fmt: skip
-    return chosen, figures
-
-
-def _called(candidates: Sequence[Candidate], rule: FastRule) -> str | None:
-    """The family `rule` calls from a query's candidates, None where it leaves the query to the chain."""
-    best = best_of(candidates, rule.top_k)
-    return best.family if best is not None and rule.accepts(best) else None
-
-
-def _widest_rule(
-    cands: Sequence[Sequence[Candidate]], truth: Sequence[str | None], counts: np.ndarray, n_known: int, cost: float
-) -> tuple[FastRule, dict[int, dict]]:
-    """fit_rule's widest rule with no counted wrong call, and its figures per k (the first n_known rows are known)."""
-    per_k = {}
-    for k in K_GRID:
-        best = [best_of(c, k) for c in cands]
-        right = np.array([b is not None and b.family == t for b, t in zip(best, truth, strict=True)])
-        against = np.array([b is not None for b in best]) & ~right & counts
-        score = np.array([b.score if b is not None else -math.inf for b in best])
-        evalue = np.array([b.evalue if b is not None else math.inf for b in best])
-        top = (0, math.inf, 0.0)
-        for cut in np.unique(evalue[right & np.isfinite(evalue)]):
-            blocked = against & (evalue <= cut)
-            threshold = float(np.nextafter(score[blocked].max(), np.inf)) if blocked.any() else 0.0
-            accepted = int((right & (evalue <= cut) & (score >= threshold)).sum())
-            if accepted > top[0]:
-                top = (accepted, max(threshold, 0.0), float(cut))
-        share = top[0] / max(1, n_known)
-        per_k[k] = {"accepted": share, "threshold": top[1], "evalue": top[2], "cost": k + (1 - share) * cost}
-    k = min(per_k, key=lambda k: (per_k[k]["cost"], k))
-    return FastRule(k, per_k[k]["threshold"], per_k[k]["evalue"]), per_k
-
-
 class FastPath:
     """The prefilter, the aa CNN and the rule of a "fast" bundle over the chain's frames and VAE."""
 
     def __init__(
-        self, prefilter: KmerPrefilter, aa_cnn, frames: FrameSet, fingerprinter, rule: FastRule, threads: int = 0
+        self, prefilter: KmerPrefilter, aa_cnn, frames: FrameSet, fingerprinter, rule: FastRule, threads: int = 1
     ) -> None:
         if list(prefilter.families_) != list(frames.families):
             raise ModelError("the fast path's prefilter and the frames name different families")
@@ -170,13 +67,12 @@ class FastPath:
         self.frames = frames
         self.fingerprinter = fingerprinter
         self.rule = rule
-        self.threads = resolve_threads(threads)
+        self.threads = threads
 
     @classmethod
-    def from_bundle(cls, bundle, frames: FrameSet, fingerprinter, threads: int = 0) -> FastPath:
-        """The prefilter, aa CNN and rule of a "fast" bundle, over the chain's frames and VAE."""
-        card = bundle.card
-        rule = FastRule(int(card["top_k"]), float(card["threshold"]), float(card["evalue"]))
+    def from_bundle(cls, bundle, frames: FrameSet, fingerprinter, rule: FastRule, threads: int = 1) -> FastPath:
+        """The prefilter and aa CNN of a "fast" bundle with its rule (`ChainSettings.fast`), over the chain's frames
+        and VAE."""
         prefilter = KmerPrefilter.load(bundle.file("prefilter"))
         return cls(prefilter, bundle.onnx("model", threads), frames, fingerprinter, rule, threads)
 
@@ -191,7 +87,7 @@ class FastPath:
 
     def candidates(self, records: Sequence[Record], k: int | None = None) -> list[list[Candidate]]:
         """Each record's first k (default: the rule's) prefilter families with its aa CNN score and E-value."""
-        top = self.prefilter.top([r.seq for r in records], k or self.rule.top_k)
+        top = self.prefilter.top([r.seq for r in records], k or self.rule.top_k_)
         placed = forced_candidates(self.frames, records, top, self.threads)
         flat = [p for cands in placed for p in cands]
         scores = iter(self.scores(flat).tolist())
@@ -201,7 +97,7 @@ class FastPath:
         """The accepted call of each record, None where the fast path is not sure (the full chain decides)."""
         out: list[Call | None] = []
         for rec, cands in zip(records, self.candidates(records), strict=True):
-            best = best_of(cands, self.rule.top_k)
+            best = best_of(cands, self.rule.top_k_)
             ranked = tuple(sorted(cands, key=lambda c: -c.score))
             out.append(Call(rec.id, best.family, best.score, ranked) if best and self.rule.accepts(best) else None)
         return out

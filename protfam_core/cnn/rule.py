@@ -15,16 +15,22 @@ the frames with E <= the fallback E-value. `CallingRule` learns both numbers on 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import NamedTuple
+from typing import Any, ClassVar, NamedTuple, Self
 
 import numpy as np
 
 from protfam_core.cnn.report import UNASSIGNED
-from protfam_core.errors import InputError
+from protfam_core.errors import InputError, ModelError
 
 FALLBACK_GRID = (0.0, 1e-4, 1e-3, 1e-2)
+K_GRID = (1, 2, 3)  # candidate families per query that the fast rule weighs (cost grows with k)
+# What the full chain costs per query, in fast candidate placements (prefilter + forced placement + aa CNN): about
+# 1.2 ms against 0.12 ms on 2 cores (benchmarks/classify_speed.py --fast, stage figures).
+CHAIN_COST = 10.0
+MARGINS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)  # how much the fast rule may be narrowed (x threshold, / E)
+FOLDS = 5  # the fast rule's cross-validation folds of the validation rows
 
 
 class Candidate(NamedTuple):
@@ -135,25 +141,59 @@ def choose_rule(rules: Sequence[Rule]) -> Rule:
 Candidates = Sequence[Sequence[Candidate]]
 
 
-class CallingRule:
-    """The calling rule shared by `train`, `calibrate` and `predict` (settings in __init__, learned by `fit`).
+class CardRule:
+    """The one shape of the chain's rules (protein, domain, fast): settings in `__init__`, learned state in attributes
+    ending in `_`, saved in a model card under fixed keys (`CARD_KEYS`: attribute -> (card key, type)) and read back
+    from it the same way, so that a card and the rule it holds cannot drift apart."""
+
+    CARD_KEYS: ClassVar[dict[str, tuple[str, type]]] = {}
+
+    @classmethod
+    def learned(cls, **state: Any) -> Self:
+        """A rule whose learned state is given (a card's, or a candidate while fitting), with default settings."""
+        rule = cls()
+        for attr, (_, kind) in cls.CARD_KEYS.items():
+            setattr(rule, attr, kind(state[attr]))
+        return rule
+
+    @classmethod
+    def from_card(
+        cls, card: Mapping[str, Any], defaults: Mapping[str, Any], source: str = "the model card", **overrides: Any
+    ) -> Self:
+        """The rule a card holds: each learned value is the user's override, else the card's, else `defaults`'.
+        A value that is not a number is refused with the card and the field named."""
+        state = {}
+        for attr, (key, _) in cls.CARD_KEYS.items():
+            value = overrides.get(attr)
+            if value is None:
+                value = card.get(key, defaults.get(attr))
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ModelError(f"{source}: field {key!r} must be a number, got {value!r}")
+            state[attr] = value
+        return cls.learned(**state)
+
+    def to_card(self) -> dict[str, Any]:
+        """The learned state under the card's keys (an infinite cut is left out: JSON has no infinity, and a card
+        without the key reads back as no cut)."""
+        values = {key: kind(getattr(self, attr)) for attr, (key, kind) in self.CARD_KEYS.items()}
+        return {k: v for k, v in values.items() if not (isinstance(v, float) and math.isinf(v))}
+
+
+class CallingRule(CardRule):
+    """The per-protein rule shared by `train`, `calibrate` and `predict` (settings in __init__, learned by `fit`).
 
     `fit` takes, per fallback E-value, every validation query's candidates as the chain gives them at that fallback.
     Learned: `threshold_`, `fallback_evalue_` and, when unknown-family sequences were given, `chosen_` (the rule with
     its validation rates) and `best_per_fallback_` (the best rule at each fallback E-value, for the model card).
     """
 
+    CARD_KEYS = {"threshold_": ("threshold", float), "fallback_evalue_": ("fallback_evalue", float)}
+
     def __init__(self, max_unassigned: float = 0.01, fallback_grid: Sequence[float] = FALLBACK_GRID) -> None:
         self.max_unassigned = max_unassigned
         self.fallback_grid = tuple(fallback_grid)
-
-    @classmethod
-    def fixed(cls, threshold: float, fallback_evalue: float) -> CallingRule:
-        """A rule already learned (a model card's threshold and fallback E-value)."""
-        rule = cls(fallback_grid=(fallback_evalue,))
-        rule.threshold_, rule.fallback_evalue_ = float(threshold), float(fallback_evalue)
-        rule.chosen_, rule.best_per_fallback_ = None, []
-        return rule
+        self.chosen_: Rule | None = None
+        self.best_per_fallback_: list[Rule] = []
 
     def fit(
         self,
@@ -217,3 +257,158 @@ def resolve_domains(query_id: str, hits: Sequence[Domain], threshold: float, eva
         if all(span_overlap((hit.start, hit.end), (k.start, k.end)) <= 0.5 for k in kept):
             kept.append(hit)
     return sorted(kept, key=lambda h: (h.start, h.end)) or [Domain(query_id, UNASSIGNED, 0, 0, 0.0, math.nan)]
+
+
+class DomainRule(CardRule):
+    """The rule of the per-domain calls (`--domains`): a domain hit is called when its CNN score reaches `threshold_`
+    and its independent E-value is at most `evalue_`, then `resolve_domains` settles overlaps.
+
+    `fit` chooses both by coordinate ascent from (0, no cut) over every E-value, then every score, of the hits (exact
+    in each coordinate, `rounds` times or until it stops moving), maximising `f1` of the domains each rule calls
+    (the constructed validation proteins' domain F1, `cnn.constructed`); ties: the median of the tied rules.
+    `by_score=False` keeps every score (an E-value rule, as hmmscan users cut), `by_evalue=False` every E-value.
+    """
+
+    CARD_KEYS = {"threshold_": ("domain_threshold", float), "evalue_": ("domain_evalue", float)}
+
+    def __init__(self, by_score: bool = True, by_evalue: bool = True, rounds: int = 3) -> None:
+        self.by_score = by_score
+        self.by_evalue = by_evalue
+        self.rounds = rounds
+
+    def fit(self, hits: Sequence[Sequence[Domain]], f1: Callable[[list[list[Domain]]], float]) -> DomainRule:
+        """Learn `threshold_` and `evalue_` from the domain hits of validation proteins."""
+        scores = sorted({0.0, *(d.score for h in hits for d in h)})
+        evalues = sorted({math.inf, *(d.evalue for h in hits for d in h)})
+
+        def best_of(rules: list[tuple[float, float]]) -> tuple[float, float]:
+            values = [f1([resolve_domains("", h, t, e) for h in hits]) for t, e in rules]
+            ties = [r for r, v in zip(rules, values, strict=True) if v >= max(values) - 1e-12]
+            return ties[(len(ties) - 1) // 2]
+
+        rule = (0.0 if self.by_score else -math.inf, math.inf)
+        for _ in range(self.rounds):
+            moved = rule
+            if self.by_evalue:
+                moved = best_of([(moved[0], e) for e in evalues])
+            if self.by_score:
+                moved = best_of([(t, moved[1]) for t in scores])
+            if moved == rule:
+                break
+            rule = moved
+        self.threshold_, self.evalue_ = float(rule[0]), float(rule[1])
+        return self
+
+    def calls(self, query_id: str, hits: Sequence[Domain]) -> list[Domain]:
+        """The called domains of one query (by start; one `unassigned` row when none)."""
+        return resolve_domains(query_id, hits, self.threshold_, self.evalue_)
+
+
+def best_of(candidates: Sequence[Candidate], k: int) -> Candidate | None:
+    """The highest-scoring of the first k candidates (prefilter order); ties go to the better-ranked one."""
+    return max(candidates[:k], key=lambda c: c.score, default=None)
+
+
+class FastRule(CardRule):
+    """The rule of the fast path (`cnn.fast`, `predict --fast`): accept the best of a query's first `top_k_`
+    prefilter candidates when its aa CNN score is at least `threshold_` and its E-value at most `evalue_`; every
+    other query takes the full chain.
+
+    `fit` takes validation candidates (prefilter order, max(k_grid) each) of known queries (with their labels) and
+    unknown ones, and whether the full chain gets each of them right (known first, then unknown). A fast call is
+    wrong when it names another family than a known query's, or any family for an unknown one; it counts against a
+    rule only where the chain is right, so the cascade is never worse than the chain on validation. For each k: the
+    E-value cut and score threshold that accept the most known queries with no such call. Then the k of least
+    expected cost per query, k candidate placements plus `chain_cost` for each query left to the chain.
+
+    That widest rule borders on the validation rows nearest to a wrong call, and new rows fall on both sides of it:
+    so it is narrowed by the least of `margins` with which the same fit, made on `folds` - 1 folds of the validation
+    rows, makes no wrong call on the fold left out, in every fold (the largest margin if none does). Learned:
+    `top_k_`, `threshold_`, `evalue_` and `figures_` (the validation figures, for the card).
+    """
+
+    CARD_KEYS = {"top_k_": ("top_k", int), "threshold_": ("threshold", float), "evalue_": ("evalue", float)}
+
+    def __init__(
+        self,
+        k_grid: Sequence[int] = K_GRID,
+        margins: Sequence[float] = MARGINS,
+        folds: int = FOLDS,
+        chain_cost: float = CHAIN_COST,
+        seed: int = 0,
+    ) -> None:
+        self.k_grid = tuple(k_grid)
+        self.margins = tuple(margins)
+        self.folds = folds
+        self.chain_cost = chain_cost
+        self.seed = seed
+
+    def accepts(self, best: Candidate) -> bool:
+        return best.score >= self.threshold_ and best.evalue <= self.evalue_
+
+    def narrowed(self, margin: float) -> FastRule:
+        """The rule with its threshold times `margin` and its E-value cut divided by it."""
+        return FastRule.learned(top_k_=self.top_k_, threshold_=min(1.0, self.threshold_ * margin),
+                                evalue_=self.evalue_ / margin)  # fmt: skip
+
+    def called(self, candidates: Sequence[Candidate]) -> str | None:
+        """The family this rule calls from a query's candidates, None where it leaves the query to the chain."""
+        best = best_of(candidates, self.top_k_)
+        return best.family if best is not None and self.accepts(best) else None
+
+    def fit(
+        self,
+        known: Sequence[Sequence[Candidate]],
+        labels: Sequence[str],
+        unknown: Sequence[Sequence[Candidate]],
+        chain_right: Sequence[bool],
+    ) -> FastRule:
+        """Learn the rule from validation candidates (see the class)."""
+        truth = [*labels, *([None] * len(unknown))]
+        cands = [*known, *unknown]
+        counts = np.asarray(chain_right, dtype=bool)
+        edge, per_k = self._widest(cands, truth, counts, len(known))
+        fold = np.random.default_rng(self.seed).integers(0, self.folds, len(cands))
+        wrong = dict.fromkeys(self.margins, 0)
+        for f in range(self.folds):
+            fit, held = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+            n_known = int((fit < len(known)).sum())
+            rule, _ = self._widest([cands[i] for i in fit], [truth[i] for i in fit], counts[fit], n_known)
+            for m in self.margins:
+                narrow = rule.narrowed(m)
+                called = [(narrow.called(cands[i]), truth[i], counts[i]) for i in held]
+                wrong[m] += sum(c is not None and c != t and counted for c, t, counted in called)
+        margin = next((m for m in self.margins if wrong[m] == 0), self.margins[-1])
+        chosen = edge.narrowed(margin)
+        self.top_k_, self.threshold_, self.evalue_ = chosen.top_k_, chosen.threshold_, chosen.evalue_
+        accepted = sum(self.called(c) == t for c, t in zip(known, labels, strict=True))
+        self.figures_ = {"per_k": {str(k): v for k, v in per_k.items()}, "known": len(known),
+                         "unknown": len(unknown), "chain_cost": self.chain_cost, "widest": edge.to_card(),
+                         "margin": margin, "folds": self.folds,
+                         "held_out_wrong_calls": {str(m): int(w) for m, w in wrong.items()},
+                         "accepted": accepted / max(1, len(known))}  # fmt: skip
+        return self
+
+    def _widest(
+        self, cands: Sequence[Sequence[Candidate]], truth: Sequence[str | None], counts: np.ndarray, n_known: int
+    ) -> tuple[FastRule, dict[int, dict]]:
+        """The widest rule with no counted wrong call, and its figures per k (the first n_known rows are known)."""
+        per_k = {}
+        for k in self.k_grid:
+            best = [best_of(c, k) for c in cands]
+            right = np.array([b is not None and b.family == t for b, t in zip(best, truth, strict=True)])
+            against = np.array([b is not None for b in best]) & ~right & counts
+            score = np.array([b.score if b is not None else -math.inf for b in best])
+            evalue = np.array([b.evalue if b is not None else math.inf for b in best])
+            top = (0, math.inf, 0.0)
+            for cut in np.unique(evalue[right & np.isfinite(evalue)]):
+                blocked = against & (evalue <= cut)
+                threshold = float(np.nextafter(score[blocked].max(), np.inf)) if blocked.any() else 0.0
+                accepted = int((right & (evalue <= cut) & (score >= threshold)).sum())
+                if accepted > top[0]:
+                    top = (accepted, max(threshold, 0.0), float(cut))
+            share = top[0] / max(1, n_known)
+            per_k[k] = {"accepted": share, "threshold": top[1], "evalue": top[2],
+                        "cost": k + (1 - share) * self.chain_cost}  # fmt: skip
+        k = min(per_k, key=lambda k: (per_k[k]["cost"], k))
+        return FastRule.learned(top_k_=k, threshold_=per_k[k]["threshold"], evalue_=per_k[k]["evalue"]), per_k

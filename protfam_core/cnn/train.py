@@ -12,17 +12,15 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from protfam_core import __version__
 from protfam_core.cnn.classify import FamilyClassifier, family_scores
 from protfam_core.cnn.examples import SEARCH, Examples, split_examples
 from protfam_core.cnn.model import TrainConfig, export, predict, train_cnn
 from protfam_core.cnn.report import overall_accuracy
-from protfam_core.cnn.rule import CallingRule, Candidate, decide
+from protfam_core.cnn.rule import K_GRID, CallingRule, Candidate, FastRule, decide
 from protfam_core.errors import ModelError
 from protfam_core.features.cache import FeatureCache
 from protfam_core.frames.frameset import FALLBACK_EVALUE
@@ -70,8 +68,6 @@ def frames_card(dataset_card: dict, families: list[str], widths: dict[str, int],
         "params": {"source": "dataset frames.hmm (training members only)"},
         "metrics": {},
         "data": {"checksum": dataset_card.get("checksum"), "description": dataset_card.get("description", "")},
-        "protfam_version": __version__,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -154,8 +150,6 @@ def train(
                 "params": {**params, "parameters": parameter_count(model), "input": "1 x 3 x 30 (aa, ss, sa)"},
                 "metrics": metrics,
                 "data": {"checksum": dataset.card.get("checksum"), "description": str(dataset_dir)},
-                "protfam_version": __version__,
-                "created": datetime.now(UTC).isoformat(timespec="seconds"),
             }
             cnn_bundle = save_bundle(out / name, name, "cnn", {"model": onnx_path}, card)
         run.log_bundle(frames_bundle.path)
@@ -181,7 +175,7 @@ def train_fast(
     import torch
 
     from protfam_core.cnn.examples import fast_examples
-    from protfam_core.cnn.fast import K_GRID, FastPath, FastRule, fit_rule
+    from protfam_core.cnn.fast import FastPath
     from protfam_core.frames.prefilter import KmerPrefilter
     from protfam_core.msa.open_set import unknown_records
     from protfam_core.registry.onnx_runtime import OnnxModel
@@ -213,12 +207,13 @@ def train_fast(
         prefilter.save(prefilter_path)
         log("choosing the rule on the val split and the open set's val half")
         fast = FastPath(prefilter, OnnxModel(onnx_path, threads=threads), chain.frames, fingerprinter,
-                        FastRule(max(K_GRID), 0.0, math.inf), threads)  # fmt: skip
+                        FastRule.learned(top_k_=max(K_GRID), threshold_=0.0, evalue_=math.inf), threads)  # fmt: skip
         known, labels = dataset.records("val"), dataset.labels("val")
         unknown, _ = unknown_records(dataset, "val")
         chain_right = [c.family == t for c, t in zip(chain.predict(known), labels, strict=True)]
         chain_right += [c.family == "unassigned" for c in chain.predict(unknown)] if unknown else []
-        rule, figures = fit_rule(fast.candidates(known), labels, fast.candidates(unknown), chain_right)
+        rule = FastRule().fit(fast.candidates(known), labels, fast.candidates(unknown), chain_right)
+        figures = rule.figures_
         metrics = {"val_loss": min(h["val_loss"] for h in history), "epochs": float(len(history)),
                    "val_accepted": figures["accepted"], "margin": figures["margin"], "prep_seconds": prep_seconds,
                    "train_seconds": time.monotonic() - started - prep_seconds}  # fmt: skip
@@ -226,9 +221,7 @@ def train_fast(
         card = {
             "version": new_version(name),
             "families": families,
-            "top_k": rule.top_k,
-            "threshold": rule.threshold,
-            "evalue": rule.evalue,
+            **rule.to_card(),
             "rule_validation": figures,
             "cnn": cnn_bundle.ref,
             "frames": cnn_bundle.card.get("frames"),
@@ -237,8 +230,6 @@ def train_fast(
             "params": {**params, "parameters": parameter_count(model), "input": "1 x 1 x 30 (aa)"},
             "metrics": metrics,
             "data": {"checksum": dataset.card.get("checksum"), "description": str(dataset_dir)},
-            "protfam_version": __version__,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         bundle = save_bundle(out / name, name, "fast", {"prefilter": prefilter_path, "model": onnx_path}, card)
         run.log_bundle(bundle.path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,17 @@ _BUILD_SEED = 42
 FALLBACK_EVALUE = 0.01  # E-value cut of the sensitive search for queries the plain search misses
 SENSITIVE_FILTERS = {"bias_filter": False, "F1": 0.1}  # pyhmmer options of the sensitive search (--nobias --F1 0.1)
 _UPPER = np.frombuffer(bytes(range(256)).upper(), dtype=np.uint8)  # byte -> its upper-case byte
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """The frame search of stage 1: the E-value cut and number of candidate frames per query, and the sensitive
+    fallback search's E-value cut for queries without a hit (0 = off). The chain builds one from its cards and the
+    user's options (`cnn.settings.ChainSettings`), so that `prep-msa place` and `classify-cnn predict` search alike."""
+
+    evalue: float = 10.0
+    max_candidates: int = 5
+    fallback_evalue: float = FALLBACK_EVALUE
 
 
 def _digital(records: Iterable[Record]) -> easel.DigitalSequenceBlock:
@@ -141,8 +153,7 @@ class FrameSet:
     def search(
         self,
         records: list[Record],
-        evalue: float = 10.0,
-        max_candidates: int = 5,
+        settings: SearchSettings = SearchSettings(),  # noqa: B008 (frozen)
         sensitive: bool = False,
         cpus: int = 0,
         domains: bool = False,
@@ -165,6 +176,7 @@ class FrameSet:
         block = _digital(records)
         hits_per_query: list[list[Placement]] = [[] for _ in records]
         hmms = list(self._hmms.values())
+        evalue = settings.evalue
         opts = {"E": evalue, "domE": evalue, "Z": len(hmms), "domZ": len(hmms)}
         if sensitive:
             opts.update(SENSITIVE_FILTERS)
@@ -183,7 +195,7 @@ class FrameSet:
                     hits_per_query[i].append(placed)
         for rec, cands in zip(records, hits_per_query, strict=True):
             cands.sort(key=lambda p: (-p.score, p.family, p.domain))
-            out[rec.id] = cands if domains else cands[:max_candidates]
+            out[rec.id] = cands if domains else cands[: settings.max_candidates]
         return out
 
     def place(self, records: list[Record], family: str) -> list[Placement]:
@@ -225,9 +237,7 @@ def _pvalue(hmm: plan7.HMM, score: float) -> float:
 def candidate_placements(
     frames: FrameSet,
     records: Sequence[Record],
-    evalue: float = 10.0,
-    max_candidates: int = 5,
-    fallback_evalue: float = FALLBACK_EVALUE,
+    settings: SearchSettings = SearchSettings(),  # noqa: B008 (frozen)
     cpus: int = 0,
     domains: bool = False,
 ) -> dict[str, list[Placement]]:
@@ -235,7 +245,7 @@ def candidate_placements(
 
     The search's filters miss a few members, mostly of biased composition (6 of 3,200 validation sequences of the
     benchmark dataset have no hit at E <= 10; the bias filter drops them). Those queries are searched again without
-    the bias filter (`FrameSet.search(sensitive=True)`) and keep the frames with E <= `fallback_evalue`; the CNN then
+    the bias filter (`FrameSet.search(sensitive=True)`) and keep the frames with E <= the fallback E-value; the CNN then
     scores these candidates like any other. The null2-corrected E-values of that search keep low-complexity
     sequences of unknown families (metallothioneins, toxins) out, which a forced alignment's raw score does not.
 
@@ -244,20 +254,18 @@ def candidate_placements(
     searched again (3 of the 864 domains of the constructed validation proteins; BENCHMARKS.md). It costs about the
     plain search again (0.35 -> 0.63 s for 300 constructed proteins on 2 cores).
     """
-    found = frames.search(list(records), evalue, max_candidates, sensitive=domains, cpus=cpus, domains=domains)
+    found = frames.search(list(records), settings, sensitive=domains, cpus=cpus, domains=domains)
     missing = [] if domains else [r for r in records if not found[r.id]]
-    if missing and fallback_evalue > 0:
-        again = frames.search(missing, fallback_evalue, max_candidates, sensitive=True, cpus=cpus)
-        found.update(again)
+    if missing and settings.fallback_evalue > 0:
+        fallback = replace(settings, evalue=settings.fallback_evalue)
+        found.update(frames.search(missing, fallback, sensitive=True, cpus=cpus))
     return found
 
 
 def place_queries(
     frames: FrameSet,
     records: Sequence[Record],
-    evalue: float = 10.0,
-    max_candidates: int = 5,
-    fallback_evalue: float = FALLBACK_EVALUE,
+    settings: SearchSettings = SearchSettings(),  # noqa: B008 (frozen)
     cpus: int = 0,
     frames_ref: str | None = None,
     domains: bool = False,
@@ -265,7 +273,7 @@ def place_queries(
     """Stage 1 of the chain, label-free: every query with its candidate placements, best first, in input order (a
     query without any keeps an empty list, so that it still comes out of the last stage as `unassigned`); with
     `domains`, every domain hit is a candidate."""
-    found = candidate_placements(frames, records, evalue, max_candidates, fallback_evalue, cpus, domains)
+    found = candidate_placements(frames, records, settings, cpus, domains)
     return [Query(r.id, r.seq, tuple(found[r.id]), frames=frames_ref) for r in records]
 
 

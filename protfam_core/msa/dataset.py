@@ -20,7 +20,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -31,7 +30,7 @@ import pyhmmer
 from protfam_core import __version__
 from protfam_core.errors import InputError
 from protfam_core.frames.frameset import FrameSet
-from protfam_core.io.atomic import sha256_file, write_text
+from protfam_core.io.atomic import atomic_dir, sha256_file, write_text
 from protfam_core.io.seqio import Record, format_fasta, read_alignment, read_sequences
 from protfam_core.msa.aligners import DEFAULT_BACKEND, align, check_backend, tool_version
 from protfam_core.msa.gaps import COLUMN_GAP_THRESHOLD, SEQUENCE_GAP_THRESHOLD, select_with_gap_rules
@@ -374,54 +373,49 @@ def write_dataset(
     frames = FrameSet.build(alignments)
     tick("building frames", 1, 1)
     out = Path(out)
-    tmp = out.with_name(f".{out.name}.building-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    (tmp / "alignments").mkdir(parents=True)
-    rows = [(r, fam, split) for fam, parts in members.items() for split in SPLITS for r in parts[split]]
-    header = ["seq_id", "family", "split"] + (["cluster"] if clusters else [])
-    lines = ["\t".join(header)]
-    for r, fam, split in rows:
-        lines.append("\t".join([r.id, fam, split] + ([clusters[r.id]] if clusters else [])))
-    write_text("\n".join(lines) + "\n", tmp / "manifest.tsv")
-    write_text(format_fasta([Record(r.id, r.seq) for r, _, _ in rows]), tmp / "sequences.fasta")
-    frames.save(tmp / "frames.hmm")
-    for fam, aln in alignments.items():
-        write_text(format_fasta(aln, width=0), tmp / "alignments" / f"{fam}.afa")
-    per_family = {
-        fam: {
-            **{s: len(members[fam][s]) for s in SPLITS},
-            "width": frames.widths[fam],
-            "gap_rule_dropped": gap_dropped[fam],
+    with atomic_dir(out) as tmp:
+        (tmp / "alignments").mkdir(parents=True)
+        rows = [(r, fam, split) for fam, parts in members.items() for split in SPLITS for r in parts[split]]
+        header = ["seq_id", "family", "split"] + (["cluster"] if clusters else [])
+        lines = ["\t".join(header)]
+        for r, fam, split in rows:
+            lines.append("\t".join([r.id, fam, split] + ([clusters[r.id]] if clusters else [])))
+        write_text("\n".join(lines) + "\n", tmp / "manifest.tsv")
+        write_text(format_fasta([Record(r.id, r.seq) for r, _, _ in rows]), tmp / "sequences.fasta")
+        frames.save(tmp / "frames.hmm")
+        for fam, aln in alignments.items():
+            write_text(format_fasta(aln, width=0), tmp / "alignments" / f"{fam}.afa")
+        per_family = {
+            fam: {
+                **{s: len(members[fam][s]) for s in SPLITS},
+                "width": frames.widths[fam],
+                "gap_rule_dropped": gap_dropped[fam],
+            }
+            for fam in members
         }
-        for fam in members
-    }
-    files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-    tools = {"aligner": tool_version(opts.backend), "pyhmmer": f"pyhmmer {pyhmmer.__version__}"}
-    if clusters:
-        tools["clustering"] = mmseqs_version()
-    card = {
-        "name": out.name,
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "protfam_version": __version__,
-        "description": "Family frames (train-only alignments + hand HMMs) and a seeded split, built by prep-msa",
-        **extra,
-        "tools": tools,
-        "counts": {
-            "families": len(members),
-            "sequences": len(rows),
-            **{s: sum(v[s] for v in per_family.values()) for s in SPLITS},
-            "clusters": len({clusters[r.id] for r, _, _ in rows}) if clusters else None,
-            "per_family": per_family,
-        },
-        "files": files,
-        "checksum": dataset_checksum(tmp),
-    }
-    write_text(json.dumps(card, indent=2) + "\n", tmp / "card.json")
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
-    return card
+        files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        tools = {"aligner": tool_version(opts.backend), "pyhmmer": f"pyhmmer {pyhmmer.__version__}"}
+        if clusters:
+            tools["clustering"] = mmseqs_version()
+        card = {
+            "name": out.name,
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "protfam_version": __version__,
+            "description": "Family frames (train-only alignments + hand HMMs) and a seeded split, built by prep-msa",
+            **extra,
+            "tools": tools,
+            "counts": {
+                "families": len(members),
+                "sequences": len(rows),
+                **{s: sum(v[s] for v in per_family.values()) for s in SPLITS},
+                "clusters": len({clusters[r.id] for r, _, _ in rows}) if clusters else None,
+                "per_family": per_family,
+            },
+            "files": files,
+            "checksum": dataset_checksum(tmp),
+        }
+        write_text(json.dumps(card, indent=2) + "\n", tmp / "card.json")
+        return card
 
 
 class Dataset:

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import protfam_core
 from protfam_core.errors import InputError, ModelError, VersionNotFound
-from protfam_core.io.atomic import sha256_file, write_text
+from protfam_core.io.atomic import atomic_dir, sha256_file, write_text
 from protfam_core.registry import tracking
 from protfam_core.registry.onnx_runtime import OnnxModel
 from protfam_core.registry.versions import CHAMPION, next_version, pick_version, version_key
@@ -265,13 +264,10 @@ def publish(bundle_folder: str | Path, alias: str | None = CHAMPION, root: Path 
         version = _shipped_version(root, bundle)
         target = root / bundle.name / version
         if not target.is_dir():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{version}.") as tmp:
-                staged = Path(tmp) / "bundle"
-                shutil.copytree(bundle.path, staged)
+            with atomic_dir(target) as staged:
+                shutil.copytree(bundle.path, staged, dirs_exist_ok=True)
                 if version != bundle.version:
                     write_text(json.dumps(dict(bundle.card, version=version), indent=2) + "\n", staged / CARD)
-                staged.replace(target)
         if version not in entry["versions"]:
             entry["versions"] = sorted([*entry["versions"], version], key=version_key)
         # the manifest pins every shipped card, the CNN's too (a CNN card pins the bundles it names, nothing pins it)
@@ -447,17 +443,11 @@ def export_bundle(ref: str, dest: str | Path) -> Bundle:
     dest = Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise InputError(f"export destination {dest} exists and is not an empty folder")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as tmp:
-        staged = Path(tmp) / "bundle"
-        staged.mkdir()
+    with atomic_dir(dest) as staged:
         card = dict(bundle.card, version=bundle.version)
         for role in card["files"]:
             shutil.copyfile(bundle.file(role), staged / card["files"][role]["path"])
         write_text(json.dumps(card, indent=2) + "\n", staged / CARD)
-        if dest.exists():
-            dest.rmdir()
-        staged.replace(dest)
     return Bundle.load(dest)
 
 

@@ -296,10 +296,10 @@ def version_tags(mlflow_client: MlflowClient, name: str, version: str) -> dict[s
 def download_version(mlflow_client: MlflowClient, name: str, version: str) -> Path:
     """A local copy of a registered version's bundle in the cache folder, fetched again unless it verifies."""
     import shutil
-    import tempfile
 
     from mlflow.artifacts import download_artifacts
 
+    from protfam_core.io.atomic import atomic_dir
     from protfam_core.registry.bundles import Bundle
 
     uri = mlflow_client.tracking_uri
@@ -308,11 +308,11 @@ def download_version(mlflow_client: MlflowClient, name: str, version: str) -> Pa
     expected = version_tags(mlflow_client, name, version).get(f"{TAG_PREFIX}model_json_sha256")
     if _intact(dest, expected):
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
     source = mlflow_client.get_model_version_download_uri(name, version)
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{version}.") as tmp:
+    with atomic_dir(dest) as staged:
+        download = staged / ".download"  # MLflow writes the artifact folder inside the folder it is given
         try:
-            got = Path(download_artifacts(artifact_uri=source, dst_path=tmp, tracking_uri=uri))
+            got = Path(download_artifacts(artifact_uri=source, dst_path=str(download), tracking_uri=uri))
         except Exception as exc:
             raise _registry_error(exc, f"downloading {name}/{version}", uri) from exc
         if expected and _card_sha(got) != expected:
@@ -321,9 +321,9 @@ def download_version(mlflow_client: MlflowClient, name: str, version: str) -> Pa
                 "from the sha256 recorded at registration"
             )
         Bundle.load(got, version=version).verify()  # never cache a bundle whose artifacts do not match its card
-        if dest.exists():
-            shutil.rmtree(dest)
-        got.replace(dest)
+        for entry in got.iterdir():
+            entry.replace(staged / entry.name)
+        shutil.rmtree(download)
     return dest
 
 

@@ -28,7 +28,6 @@ from protfam_core.registry.onnx_export import export_onnx, parameter_count
 from protfam_core.registry.onnx_runtime import OnnxModel
 from protfam_core.ss.data import EXPOSED_RSA, SA2, SS3, SSChain, read_cath_dssp, read_cb513, read_flip
 from protfam_core.ss.tokens import N_TOKENS, PAD, UNKNOWN_TOKEN, tokenize
-from protfam_core.threads import resolve_threads
 
 IGNORE = -100
 
@@ -260,7 +259,7 @@ class TrainConfig:
     sa_weight: float = 1.0
     seed: int = 0  # the DSSP split, and training too unless train_seed is given
     train_seed: int | None = None  # initialisation and batch order; ensemble members differ only in it
-    threads: int = 0  # torch and MMseqs2 threads; 0 = all cores
+    threads: int = 1  # torch and MMseqs2 threads (the tool resolves --threads once)
     time_limit_s: float = 1200.0
 
     def params(self) -> dict:
@@ -338,7 +337,7 @@ def train(
     seed = config.seed if config.train_seed is None else config.train_seed
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    torch.set_num_threads(resolve_threads(config.threads))
+    torch.set_num_threads(config.threads)
     model = build_model(config, blosum)
     if init is not None:
         load_onnx_weights(model, init)
@@ -455,7 +454,7 @@ def train_and_export(
         config = with_architecture(config, init_bundle)
 
     log("reading DSSP, FLIP and CB513 chains")
-    data = sources.training_data(config.seed, resolve_threads(config.threads))
+    data = sources.training_data(config.seed, config.threads)
     summary = data.summary()
     log(f"data: {summary}")
     blosum = blosum62_rows(sources.blosum)
@@ -533,7 +532,7 @@ def ensemble_and_export(
     out: Path,
     name: str = "ss-predictor",
     publish: bool = False,
-    threads: int = 0,
+    threads: int = 1,
     log: Callable[[str], None] = print,
 ) -> tuple[Path, dict[str, float]]:
     """The whole `predict-ss ensemble`: trained SS bundles averaged into one ONNX model, scored like a trained one.
@@ -558,11 +557,11 @@ def ensemble_and_export(
     if len(seeds) > 1:
         raise ModelError(f"the members were trained on different DSSP splits (seeds {sorted(seeds)}): retrain one")
     (seed,) = seeds
-    torch.set_num_threads(resolve_threads(threads))
+    torch.set_num_threads(threads)
     blosum = blosum62_rows(sources.blosum)
     model = SSEnsemble([load_network(b, blosum) for b in bundles]).eval()
     log(f"reading DSSP, FLIP and CB513 chains (split seed {seed})")
-    data = sources.training_data(seed, resolve_threads(threads))
+    data = sources.training_data(seed, threads)
     # a folder's card version is only the one it would get if published, so only registry members keep their ref
     described = [
         ({"ref": b.ref} if b.source != "folder" else {})

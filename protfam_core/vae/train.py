@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from protfam_core import __version__
 from protfam_core.features.cache import FeatureCache
 from protfam_core.features.channels import channel_matrix, channel_rows
 from protfam_core.io.alphabet import CHANNEL_ORDER, CHANNELS
@@ -131,7 +130,6 @@ def train_vae(
                 "checksum": checksum,
                 "description": f"train/valid members of {Path(dataset_dir).name} placed into their own family frames",
             },
-            "protfam_version": __version__,
             "families": list(ds.frames.families),
         }
         bundle = save_bundle(Path(out_dir), name, "vae", files, card)

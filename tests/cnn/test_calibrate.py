@@ -73,12 +73,11 @@ def test_calibrate_writes_a_new_bundle_that_predict_uses(tmp_path: Path):
     assert chosen["unknown_unassigned"] == 1.0 and chosen["known_correct"] >= 0.95  # globins are no family here
     assert card["fallback_evalue"] in FALLBACK_GRID and 0.0 <= card["threshold"] < 1.0
     clf = FamilyClassifier(str(folder))
-    assert (clf.threshold, clf.fallback_evalue) == (card["threshold"], card["fallback_evalue"])
+    protein, domain = clf.settings.protein, clf.settings.domain
+    assert (protein.threshold_, protein.fallback_evalue_) == (card["threshold"], card["fallback_evalue"])
     domains = card["calibration"]["domains"]["chosen"]  # chosen on constructed validation proteins
-    assert clf.domain_threshold == card["domain_threshold"] == domains["threshold"]
-    assert clf.domain_evalue == card.get("domain_evalue", float("inf")) and domains["evalue"] == card.get(
-        "domain_evalue"
-    )
+    assert domain.threshold_ == card["domain_threshold"] == domains["threshold"]
+    assert domain.evalue_ == card.get("domain_evalue", float("inf")) and domains["evalue"] == card.get("domain_evalue")
     assert domains["proteins"] == 300 and 0.0 <= domains["domain_f1"] <= 1.0
 
 

@@ -12,6 +12,7 @@ from protfam_tools.classify_cnn import main
 from protfam_core.cnn.classify import FamilyClassifier
 from protfam_core.cnn.rule import choose_threshold, decide
 from protfam_core.errors import ModelError
+from protfam_core.frames.frameset import SearchSettings
 from protfam_core.io.seqio import read_sequences
 from protfam_core.registry.bundles import resolve
 
@@ -174,12 +175,13 @@ def test_predict_proba_scores_candidates_only():
 
 def test_members_the_plain_search_misses_are_found_by_the_fallback_and_cysteine_rich_unknowns_are_not():
     clf = FamilyClassifier()  # the shipped rule: fallback E <= 1e-4, chosen on validation
-    assert clf.fallback_evalue > 0
+    assert clf.settings.search.fallback_evalue > 0
     records = read_sequences(ROOT / "tests" / "data" / "fallback.fasta")
     plain = clf.frames.search(records)
     assert not plain[records[0].id] and not plain[records[1].id]  # the normal search misses both members
     assert [c.family for c in clf.predict(records)] == ["intb", "pilin", "unassigned"]
-    assert clf.frames.search(records[2:], evalue=clf.fallback_evalue, sensitive=True)[records[2].id] == []
+    fallback = SearchSettings(evalue=clf.settings.search.fallback_evalue)
+    assert clf.frames.search(records[2:], fallback, sensitive=True)[records[2].id] == []
     assert [c.family for c in FamilyClassifier(fallback_evalue=0.0).predict(records)] == ["unassigned"] * 3
 
 

@@ -154,7 +154,8 @@ def test_the_domain_rule_takes_the_evalue_cut_where_the_cnn_score_cannot_tell():
     hits = [[Domain("", f, s, e, 0.9, 1e-20) for f, s, e in p.truth] for p in proteins]
     for h, p in zip(hits, proteins, strict=True):  # a high-scoring false hit of weak E-value beside every protein
         h.append(Domain("", "HIK", p.truth[-1][2] + 3, p.truth[-1][2] + 40, 0.95, 1.0))
-    threshold, evalue = best_rule(proteins, hits)
-    assert evalue < 1.0 and threshold <= 0.9  # the E-value cut drops the false hits; no score cut could
-    assert best_rule(proteins, hits, by_evalue=False) == (0.0, float("inf"))  # by score: keep all or lose the true
-    assert all(d.family != "HIK" for calls in rule_cut(hits, threshold, evalue) for d in calls)
+    rule = best_rule(proteins, hits)
+    assert rule.evalue_ < 1.0 and rule.threshold_ <= 0.9  # the E-value cut drops the false hits; no score cut could
+    by_score = best_rule(proteins, hits, by_evalue=False)
+    assert (by_score.threshold_, by_score.evalue_) == (0.0, float("inf"))  # by score: keep all or lose the true
+    assert all(d.family != "HIK" for calls in rule_cut(hits, rule) for d in calls)

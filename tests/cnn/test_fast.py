@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from protfam_tools.classify_cnn import main
 
-from protfam_core.cnn.fast import FastRule, best_of, fit_rule
-from protfam_core.cnn.rule import Candidate
+from protfam_core.cnn.rule import Candidate, FastRule, best_of
 from protfam_core.frames.prefilter import LETTERS, N_FEATURES, KmerPrefilter, kmer_counts
 from protfam_core.io.seqio import Record, read_sequences
 from protfam_core.msa.dataset import load_dataset
@@ -59,13 +58,14 @@ def test_rule_accepts_most_without_a_call_worse_than_the_chains_and_prefers_smal
     unknown = [[Candidate("c", 0.97, 0.5), Candidate("a", 0.1, 1.0), Candidate("b", 0.0, 1.0)],
                [Candidate("a", 0.99, 1e-30), Candidate("b", 0.0, 1.0), Candidate("c", 0.0, 1.0)]]  # fmt: skip
     chain_right = [True] * 9 + [True, False]  # the chain, too, calls the second unknown query 'a'
-    rule, figures = fit_rule(known, ["a"] * 9, unknown, chain_right)
-    best = [best_of(c, rule.top_k) for c in known + unknown]
+    rule = FastRule().fit(known, ["a"] * 9, unknown, chain_right)
+    figures = rule.figures_
+    best = [best_of(c, rule.top_k_) for c in known + unknown]
     accepted = [i for i, b in enumerate(best) if rule.accepts(b)]
     assert accepted == [*range(8), 10]  # the prefilter's miss and the first unknown fall back to the chain
-    assert rule.top_k == 1 and figures["per_k"]["1"]["accepted"] == pytest.approx(8 / 9)
+    assert rule.top_k_ == 1 and figures["per_k"]["1"]["accepted"] == pytest.approx(8 / 9)
     assert figures["per_k"]["3"]["cost"] > figures["per_k"]["1"]["cost"]
-    assert FastRule(1, 0.5, math.inf).accepts(Candidate("a", 0.5, 3.0))
+    assert FastRule.learned(top_k_=1, threshold_=0.5, evalue_=math.inf).accepts(Candidate("a", 0.5, 3.0))
     assert figures["margin"] == 1.0  # no fold's rule makes a wrong call on its held-out rows
 
 
@@ -75,12 +75,13 @@ def test_rule_is_narrowed_by_the_margin_cross_validation_needs():
     other = [Candidate("b", 0.0, 1.0), Candidate("c", 0.0, 1.0)]
     known = [[Candidate("a", 0.9, e), *other] for e in np.geomspace(1e-30, 0.5, 200)]
     unknown = [[Candidate("c", 0.9, e), *other] for e in np.geomspace(1e-3, 0.5, 20)]
-    rule, figures = fit_rule(known, ["a"] * len(known), unknown, [True] * (len(known) + len(unknown)))
-    widest = FastRule(**figures["widest"])
-    assert widest.evalue < 1e-3 and figures["held_out_wrong_calls"]["1.0"] > 0
+    rule = FastRule().fit(known, ["a"] * len(known), unknown, [True] * (len(known) + len(unknown)))
+    figures = rule.figures_
+    widest = FastRule.from_card(figures["widest"], {})
+    assert widest.evalue_ < 1e-3 and figures["held_out_wrong_calls"]["1.0"] > 0
     assert figures["margin"] > 1.0 and figures["held_out_wrong_calls"][str(figures["margin"])] == 0
-    assert rule == widest.narrowed(figures["margin"]) and rule.evalue < widest.evalue
-    assert figures["accepted"] == pytest.approx(np.mean([c[0].evalue <= rule.evalue for c in known]))
+    assert rule.to_card() == widest.narrowed(figures["margin"]).to_card() and rule.evalue_ < widest.evalue_
+    assert figures["accepted"] == pytest.approx(np.mean([c[0].evalue <= rule.evalue_ for c in known]))
 
 
 def _calls(args: list[str]) -> tuple[int, str]:
