@@ -24,14 +24,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
 from protfam_core.errors import InputError, ModelError
 from protfam_core.io.alphabet import GAP, PROTEIN_LETTERS
 from protfam_core.io.fingerprints import looks_like_fingerprints
-from protfam_core.io.seqio import MAX_RESIDUES, read_text, sniff_format
+from protfam_core.io.seqio import MAX_RESIDUES, sniff_format
 
 NO_FRAME = "-"
 FORMAT = 2  # the placement format this protfam writes and reads (docs/formats.md)
@@ -360,11 +359,6 @@ def parse_placements(name: str, text: str, frames: tuple[str, Mapping[str, int]]
         raise ModelError(f"{name}: the frames {ref} of the placements cannot be loaded ({exc})") from None
     check_frames(name, queries, widths)
     return queries
-
-
-def read_queries(source: str | Path, stdin: IO | None = None) -> list[Query]:
-    """A placement file from a path or '-' (gzip accepted), checked against the frames it names."""
-    return parse_placements(*read_text(source, stdin))
 
 
 def stage_of(text: str) -> str:
