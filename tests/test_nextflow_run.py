@@ -24,7 +24,8 @@ pytestmark = pytest.mark.nextflow
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "nextflow" / "main.nf"
 TEST_DATA = ROOT / "galaxy_wrappers" / "test-data"
-EXTHOMFAM = ROOT.parent / "shared" / "data" / "families" / "exthomfam"
+# 50 extHomFam members of each of 8 families, grouped by family (tests/data/pipe/PROVENANCE.md)
+KNOWN = ROOT / "tests" / "data" / "pipe" / "known_8x50.fasta.gz"
 MODULES = sorted(
     str(p.parent.relative_to(ROOT / "nextflow" / "modules" / "local"))
     for p in ROOT.glob("nextflow/modules/local/*/*/main.nf")
@@ -137,14 +138,11 @@ def test_resume_reuses_every_task(nextflow: str, test_profile_run) -> None:
 
 
 def test_chunked_run_equals_the_cli(nextflow: str, tmp_path: Path) -> None:
-    """200 sequences (50 of each of 4 extHomFam families), chunks of 50: 4 chunks x 4 stages, calls identical to one
-    CLI run."""
+    """200 sequences (50 of each of the first 4 extHomFam families of the fixture), chunks of 50: 4 chunks x 4 stages,
+    calls identical to one CLI run."""
     fasta = tmp_path / "s200.fasta"
-    with fasta.open("w") as out:
-        for family in ("il8", "kringle", "ANK", "B"):
-            with gzip.open(EXTHOMFAM / f"{family}.fasta.gz", "rt") as source:
-                records = source.read().split(">")[1:51]
-            out.writelines(">" + record for record in records)
+    records = gzip.decompress(KNOWN.read_bytes()).decode().split(">")[1:201]
+    fasta.write_text("".join(">" + record for record in records))
     assert len(fasta_ids(fasta)) == 200
     result = run(nextflow, tmp_path / "run", str(MAIN), "--input", str(fasta), "--chunk_size", "50", "--outdir", "out")
     names = [name for _, name in tasks(result)]

@@ -16,6 +16,7 @@ from protfam_core.ss.model import near_identical
 from protfam_core.ss.predict import SSPredictor
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ss"
+BLOSUM = DATA / "blosum62" / "BLOSUM62"  # the default, ../shared/data/blosum62/BLOSUM62, is not in a clone
 
 
 def test_near_identical_catches_a_contained_domain_not_an_unrelated_chain():
@@ -34,6 +35,8 @@ def test_train_tracks_exports_and_publishes(tmp_path, monkeypatch):
     args = ["train", "--cath-dssp", str(DATA / "cath_dssp"), "--flip", str(DATA / "flip"), "--cb513"]
     args += [
         str(DATA / "cb513_head.csv"),
+        "--blosum",
+        str(BLOSUM),
         "--epochs",
         "2",
         "--channels",
@@ -79,6 +82,8 @@ def test_ensemble_averages_members_trained_on_one_split(tmp_path, monkeypatch):
         str(DATA / "flip"),
         "--cb513",
         str(DATA / "cb513_head.csv"),
+        "--blosum",
+        str(BLOSUM),
     ]
     members = []
     for seed in ("1", "2"):  # the same split (--seed 0), other initialisation and batch order
