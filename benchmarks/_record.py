@@ -77,7 +77,7 @@ def _plain(value: object) -> object:
     return value.item() if hasattr(value, "item") else str(value)
 
 
-def write_record(benchmark: str, figures: dict, *, variant: str = "", notes: str = "") -> Path:
+def write_record(benchmark: str, figures: dict, *, variant: str = "", notes: str = "", results: Path = RESULTS) -> Path:
     """Write one measured record and return its path: results/<benchmark>/<date>T<time>Z-<commit>.json.
 
     `variant` names a setup that answers its own row of the question (another dataset, another option set); the
@@ -97,7 +97,7 @@ def write_record(benchmark: str, figures: dict, *, variant: str = "", notes: str
         "notes": notes,
         "figures": figures,
     }
-    folder = RESULTS / benchmark
+    folder = results / benchmark
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{now.strftime('%Y-%m-%dT%H%M%SZ')}-{commit[:7] or 'nogit'}.json"
     tmp = path.with_suffix(".json.tmp")

@@ -173,10 +173,10 @@ Older figures and the reasoning of each session are in the git history of this f
 Shares are fractions (0.0016 = 0.16%), times in seconds unless a key says otherwise."""
 
 
-def load_records() -> list[tuple[Path, dict]]:
+def load_records(results: Path = RESULTS) -> list[tuple[Path, dict]]:
     """Every record under results/, oldest first (by its date, then its file name)."""
     out = []
-    for path in sorted(RESULTS.glob("*/*.json")):
+    for path in sorted(results.glob("*/*.json")):
         out.append((path, json.loads(path.read_text())))
     return sorted(out, key=lambda pr: (pr[1].get("date") or "", pr[0].name))
 
@@ -388,9 +388,9 @@ def _anchor(title: str) -> str:
     return kept.replace(" ", "-")
 
 
-def build(plots: bool) -> str:
-    """The whole BENCHMARKS.md text (and the PNGs when `plots`)."""
-    records = load_records()
+def build(plots: bool, results: Path = RESULTS) -> str:
+    """The whole BENCHMARKS.md text (and the PNGs when `plots`; without, the existing ones are linked)."""
+    records = load_records(results)
     lines = [
         "# Benchmarks",
         "",
@@ -406,11 +406,13 @@ def build(plots: bool) -> str:
         found = newest_per_variant(records, q.benchmark)
         lines += [f"## {q.title}", "", q.asks, ""]
         lines += [f"Records: [`benchmarks/results/{q.benchmark}/`](benchmarks/results/{q.benchmark}/).", ""]
+        png = PLOTS / f"{q.plot}.png"
         if plots and q.plot:
             PLOTS.mkdir(exist_ok=True)
-            png = PLOTS / f"{q.plot}.png"
-            if PLOTTERS[q.plot](records, png):
-                lines += [f"![{q.plot}]({png.relative_to(ROOT).as_posix()})", ""]
+            png.unlink(missing_ok=True)
+            PLOTTERS[q.plot](records, png)
+        if q.plot and png.exists():  # --no-plots keeps the committed plots, so the text is the same either way
+            lines += [f"![{q.plot}]({png.relative_to(ROOT).as_posix()})", ""]
         lines += render_question(found) if found else ["No record yet.", ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -419,6 +421,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     ap.add_argument("--no-plots", action="store_true", help="tables only (no matplotlib needed)")
+    ap.add_argument("--results", type=Path, default=RESULTS, help="the records' folder")
     args = ap.parse_args()
     if not args.no_plots:
         try:
@@ -427,7 +430,7 @@ def main() -> int:
             print("report.py: plots need matplotlib (pip install 'protfam[report]'); or --no-plots", file=sys.stderr)
             return 1
     try:
-        text = build(plots=not args.no_plots)
+        text = build(plots=not args.no_plots, results=args.results)
     except (OSError, ValueError, KeyError) as exc:
         print(f"report.py: {exc}", file=sys.stderr)
         return 1
