@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -27,45 +26,14 @@ from protfam_core.io.atomic import write_text
 from protfam_core.io.seqio import read_sequences
 from protfam_core.threads import resolve_threads
 
-app = new_app("Family of raw protein sequences with the paper's CNN on VAE fingerprints; training and evaluation.")
-
-
-def _results(classifier: FamilyClassifier, streams, source: str, batch_size: int, domains: bool) -> list:
-    """The calls (or, with `domains`, the called domains) of whatever stage of the pipe `source` holds: raw sequences
-    run all four stages, placements (with or without SS/SA) the last two or three, framed fingerprints the CNN alone;
-    fingerprints without frames (the paper's input) make every family a candidate, and come batch by batch so that
-    only the output text grows."""
-    from protfam_core.io.fingerprints import parse_fingerprints, read_fingerprints
-    from protfam_core.io.placements import parse_placements, stage_of
-    from protfam_core.io.seqio import parse_sequences, read_text
-    from protfam_core.ss.predict import with_ss
-
-    if source.endswith(".npy"):
-        if classifier.fast_path is not None:
-            raise InputError(f"--fast takes raw sequences; {source} holds fingerprints")
-        fps = read_fingerprints(source)
-    else:
-        name, text = read_text(source, streams.stdin)
-        stage = stage_of(text)
-        if stage == "sequences":
-            records = parse_sequences(name, text)
-            run = classifier.predict_domains if domains else classifier.predict
-            with streams.progress() as bar:
-                task = bar.add_task("classifying", total=len(records))
-                return run(records, batch_size, partial(bar.advance, task))
-        if classifier.fast_path is not None:
-            raise InputError(f"--fast takes raw sequences; {name} holds {stage}")
-        if stage == "placements":
-            frames = (classifier.frames_bundle.ref, classifier.frames.widths)  # the CNN's own frames version
-            queries = with_ss(
-                parse_placements(name, text, frames), classifier.ss_predictor.model_id, classifier.threads
-            )
-            fps = classifier.fingerprinter.encode_queries(queries)
-        else:
-            fps = parse_fingerprints("stdin" if source == "-" else name, text)
-    if domains:
-        return classifier.domains(fps)
-    return classifier.classify(fps) if fps.frames is not None else classifier.predict_fingerprints(fps, batch_size)
+app = new_app(
+    "Family of raw protein sequences with the paper's CNN on VAE fingerprints; training and evaluation.\n\n"
+    "Examples:\n"
+    "  classify-cnn predict examples/queries.fasta > calls.tsv\n"
+    "  classify-cnn predict --fast --threads 0 proteome.fasta > calls.tsv\n"
+    "  classify-cnn predict --domains examples/multidomain.fasta\n"
+    "  classify-cnn evaluate --dataset build/dataset --out build/report"
+)
 
 
 Model = Annotated[
@@ -140,7 +108,14 @@ def predict(
     classifier = FamilyClassifier(
         model, frames, vae, ss, threshold, **search, threads=resolve_threads(threads), fast=fast
     )
-    results = _results(classifier, ctx.obj, sequences, batch_size, domains)
+    records, fps = classifier.read_input(sequences, ctx.obj.stdin)
+    if records is None:
+        results = classifier.answer(fps, domains, batch_size)
+    else:
+        run_chain = classifier.predict_domains if domains else classifier.predict
+        with ctx.obj.progress() as bar:
+            task = bar.add_task("classifying", total=len(records))
+            results = run_chain(records, batch_size, partial(bar.advance, task))
     header = tables.provenance(classifier, domains)
     text = tables.format_domains(results, header) if domains else tables.format_calls(results, top_k, header)
     write_text(text, out, stdout=ctx.obj.stdout)
@@ -177,14 +152,9 @@ def train(
     from protfam_core.cnn.train import train as train_cnn
 
     config = TrainConfig(seed, epochs, patience, batch_size, learning_rate, max_minutes, epoch_rows)
-    result = train_cnn(
-        dataset, out, config, vae, cache, name, frames_name, ss=ss, log=ctx.obj.log, threads=resolve_threads(threads)
-    )
-    if publish:
-        from protfam_core.registry.bundles import publish as publish_bundle
-
-        publish_bundle(result.frames_folder)
-        publish_bundle(result.cnn_folder)
+    threads = resolve_threads(threads)
+    result = train_cnn(dataset, out, config, vae, cache, name, frames_name, ss=ss, log=ctx.obj.log, threads=threads,
+                       publish=publish)  # fmt: skip
     summary = ", ".join(f"{k}={v:.4g}" for k, v in result.metrics.items())
     ctx.obj.stdout.write(f"{result.cnn_folder}\t{result.frames_folder}\t{summary}\n")
 
@@ -217,14 +187,11 @@ def train_fast(
     from protfam_core.cnn.train import train_fast as train
 
     config = TrainConfig(seed=seed, epochs=epochs, max_minutes=max_minutes)
-    folder = train(dataset, out, config, model, cache, frames, log=ctx.obj.log, threads=resolve_threads(threads))
-    if publish:
-        from protfam_core.registry.bundles import publish as publish_bundle
-
-        publish_bundle(folder)
-    card = json.loads((folder / "model.json").read_text())
+    threads = resolve_threads(threads)
+    bundle = train(dataset, out, config, model, cache, frames, log=ctx.obj.log, threads=threads, publish=publish)
+    card = bundle.card
     rule = f"top_k={card['top_k']}\tthreshold={card['threshold']:.6g}\tevalue={card['evalue']:.6g}"
-    ctx.obj.stdout.write(f"{folder}\t{rule}\tval_accepted={card['metrics']['val_accepted']:.4f}\n")
+    ctx.obj.stdout.write(f"{bundle.path}\t{rule}\tval_accepted={card['metrics']['val_accepted']:.4f}\n")
 
 
 @app.command()
@@ -252,31 +219,11 @@ def calibrate(
       classify-cnn calibrate --dataset build/dataset --publish
       classify-cnn calibrate --dataset build/dataset --unknown my_other_families.fasta --out build/cal
     """
-    from protfam_core.cnn.calibrate import calibrate as choose
-    from protfam_core.cnn.calibrate import calibrate_domains, save_calibrated
-    from protfam_core.msa.dataset import load_dataset
-    from protfam_core.msa.open_set import unknown_records
+    from protfam_core.cnn.calibrate import calibrate_bundle
 
-    data = load_dataset(dataset)
-    if unknown is None:
-        unknown_seqs, _ = unknown_records(data, "val")
-        source = f"open-set val half of {dataset}: {len(unknown_seqs)} sequences"
-    else:
-        unknown_seqs = read_sequences(unknown, stdin=ctx.obj.stdin)
-        source = f"{unknown}: {len(unknown_seqs)} sequences"
+    unknown_seqs = read_sequences(unknown, stdin=ctx.obj.stdin) if unknown is not None else None
     classifier = FamilyClassifier(model, frames, threads=resolve_threads(threads))
-    ctx.obj.log(f"calibrating {classifier.cnn_bundle.ref} on {source} and the val split")
-    val, val_labels = data.records("val"), data.labels("val")
-    rule = choose(classifier, val, val_labels, unknown_seqs)
-    ctx.obj.log("choosing the domain rule on constructed validation proteins")
-    domains = calibrate_domains(classifier, val, val_labels, unknown_seqs)
-    sets = {"known": f"{dataset} val split: {len(val)} sequences", "unknown": source}
-    bundle = save_calibrated(classifier, rule, out, sets, domains)
-    if publish:
-        from protfam_core.registry.bundles import publish as publish_bundle
-
-        publish_bundle(bundle.path)
-    chosen = {**rule.chosen_.as_dict(), "domain_threshold": domains[0].threshold_, "domain_evalue": domains[0].evalue_}
+    bundle, chosen = calibrate_bundle(classifier, dataset, out, unknown_seqs, unknown, publish, ctx.obj.log)
     summary = "\t".join(f"{k}={v:.6g}" for k, v in chosen.items())
     ctx.obj.stdout.write(f"{bundle.path}\t{summary}\n")
 
@@ -300,26 +247,17 @@ def evaluate(
       classify-cnn evaluate --dataset tests/data/mini --out /tmp/r --protocol blind --model build/cnn/family-cnn
     """
     require("report", "matplotlib")
-    from protfam_core.cnn.evaluate import PROTOCOLS, blind_protocol, paper_protocol, write_outcome
-    from protfam_core.cnn.report import macro_average, table1
+    from protfam_core.cnn.evaluate import evaluate as run_protocols
     from protfam_core.msa.dataset import load_dataset
 
-    protocols = protocol or list(PROTOCOLS)
-    unknown = [p for p in protocols if p not in PROTOCOLS]
-    if unknown:
-        raise InputError(f"unknown protocol {unknown[0]!r} (choose from {', '.join(PROTOCOLS)})")
     classifier = FamilyClassifier(model, frames, threads=resolve_threads(threads))
     data = load_dataset(dataset)
-    for name in protocols:
-        if name == "paper":
-            outcome = paper_protocol(classifier, data, split, cache)
-        else:
-            with ctx.obj.progress() as bar:
-                task = bar.add_task("classifying", total=len(data.records(split)))
-                outcome = blind_protocol(classifier, data, split, partial(bar.advance, task))
-        md, png = write_outcome(outcome, classifier.families, out, f"Table 1, {name} protocol, {split} split")
-        avg = macro_average(table1(outcome.truth, outcome.calls, classifier.families))
-        ctx.obj.stdout.write(f"{name}\tmacro_f1={avg.f1:.4f}\taccuracy={avg.accuracy:.4f}\t{md}\t{png}\n")
+    with ctx.obj.progress() as bar:
+        task = bar.add_task("classifying", total=len(data.records(split)))
+        for name, f1, accuracy, md, png in run_protocols(
+            classifier, data, out, protocol, split, cache, partial(bar.advance, task)
+        ):
+            ctx.obj.stdout.write(f"{name}\tmacro_f1={f1:.4f}\taccuracy={accuracy:.4f}\t{md}\t{png}\n")
 
 
 def main(argv: list[str] | None = None, stdout=None, stderr=None, stdin=None) -> int:

@@ -10,7 +10,7 @@ card's rules replaced and the calibration recorded.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -112,3 +112,38 @@ def save_calibrated(
         }
     card["pins"] = pins({"frames": classifier.frames_bundle, "vae": classifier.vae_bundle, "ss": classifier.ss_bundle})
     return save_bundle(Path(out_dir) / source.name, source.name, "cnn", {"model": source.file("model")}, card)
+
+
+def calibrate_bundle(
+    classifier: FamilyClassifier,
+    dataset_dir: str | Path,
+    out_dir: str | Path,
+    unknown: Sequence[Record] | None = None,
+    unknown_name: str | None = None,
+    publish: bool = False,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> tuple[Bundle, dict[str, float]]:
+    """`classify-cnn calibrate`: both rules chosen on the dataset's val split and `unknown` (default: the open set's
+    val half), saved as a new bundle (published with `publish`); returns it and the chosen rules' figures."""
+    from protfam_core.msa.dataset import load_dataset
+    from protfam_core.msa.open_set import unknown_records
+
+    data = load_dataset(dataset_dir)
+    if unknown is None:
+        unknown, _ = unknown_records(data, "val")
+        source = f"open-set val half of {dataset_dir}: {len(unknown)} sequences"
+    else:
+        source = f"{unknown_name}: {len(unknown)} sequences"
+    log(f"calibrating {classifier.cnn_bundle.ref} on {source} and the val split")
+    val, val_labels = data.records("val"), data.labels("val")
+    rule = calibrate(classifier, val, val_labels, unknown)
+    log("choosing the domain rule on constructed validation proteins")
+    domains = calibrate_domains(classifier, val, val_labels, unknown)
+    sets = {"known": f"{dataset_dir} val split: {len(val)} sequences", "unknown": source}
+    bundle = save_calibrated(classifier, rule, out_dir, sets, domains)
+    if publish:
+        from protfam_core.registry.bundles import publish as publish_bundle
+
+        publish_bundle(bundle.path)
+    domain = domains[0]
+    return bundle, {**rule.chosen_.as_dict(), "domain_threshold": domain.threshold_, "domain_evalue": domain.evalue_}

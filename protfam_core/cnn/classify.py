@@ -12,9 +12,9 @@ With a fast bundle (`fast.py`, `predict --fast`) the queries it is sure of are a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
@@ -268,6 +268,36 @@ class FamilyClassifier:
             if progress is not None:
                 progress(len(batch))
         return out
+
+    def read_input(self, source: str, stdin: IO | None = None) -> tuple[list[Record] | None, Fingerprints | None]:
+        """Whatever stage of the pipe `source` holds, as what is left to run: raw sequences (the four stages; first)
+        or fingerprints (second): placements (with or without SS/SA) get SS/SA and the VAE here, framed fingerprints
+        are taken as they are, and fingerprints without frames (the paper's input) make every family a candidate."""
+        from protfam_core.io.fingerprints import parse_fingerprints, read_fingerprints
+        from protfam_core.io.placements import parse_placements, stage_of
+        from protfam_core.io.seqio import parse_sequences, read_text
+        from protfam_core.ss.predict import with_ss
+
+        name, text = (source, "") if source.endswith(".npy") else read_text(source, stdin)
+        stage = "fingerprints" if source.endswith(".npy") else stage_of(text)
+        if stage == "sequences":
+            return parse_sequences(name, text), None
+        if self.fast_path is not None:
+            raise InputError(f"--fast takes raw sequences; {name} holds {stage}")
+        if source.endswith(".npy"):
+            return None, read_fingerprints(source)
+        if stage == "placements":
+            frames = (self.frames_bundle.ref, self.frames.widths)  # the CNN's own frames version
+            queries = with_ss(parse_placements(name, text, frames), self.ss_predictor.model_id, self.threads)
+            return None, self.fingerprinter.encode_queries(queries)
+        return None, parse_fingerprints("stdin" if source == "-" else name, text)
+
+    def answer(self, fps: Fingerprints, domains: bool = False, batch_size: int = 256) -> Iterable:
+        """Stage 4 on fingerprints of any kind: the called domains (`domains`), the calls of framed fingerprints, or
+        the calls of frame-less ones (every family a candidate, batch by batch so that only the output grows)."""
+        if domains:
+            return self.domains(fps)
+        return self.classify(fps) if fps.frames is not None else self.predict_fingerprints(fps, batch_size)
 
     def predict_proba(self, records: Sequence[Record], batch_size: int = 256) -> np.ndarray:
         """(n, families) scores: the CNN output on the placement in each candidate frame, 0 for non-candidates."""

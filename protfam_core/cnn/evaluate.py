@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from protfam_core.cnn.classify import FamilyClassifier
 from protfam_core.cnn.report import write_report
-from protfam_core.errors import ModelError
+from protfam_core.errors import InputError, ModelError
 from protfam_core.features.cache import FeatureCache
 from protfam_core.msa.dataset import Dataset
 
@@ -86,3 +86,30 @@ def write_outcome(outcome: Outcome, families: list[str], out_dir: str | Path, ti
         PROTOCOLS[outcome.protocol],
         extra,
     )
+
+
+def evaluate(
+    classifier: FamilyClassifier,
+    dataset: Dataset,
+    out_dir: str | Path,
+    protocols: list[str] | None = None,
+    split: str = "test",
+    cache_dir: str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[tuple[str, float, float, Path, Path]]:
+    """`classify-cnn evaluate`: per protocol (default: all), Table 1 and the confusion matrix under out_dir; yields
+    (protocol, macro F1, accuracy, table path, figure path). `progress` advances with the blind protocol's queries."""
+    from protfam_core.cnn.report import macro_average, table1
+
+    protocols = protocols or list(PROTOCOLS)
+    unknown = [p for p in protocols if p not in PROTOCOLS]
+    if unknown:
+        raise InputError(f"unknown protocol {unknown[0]!r} (choose from {', '.join(PROTOCOLS)})")
+    for name in protocols:
+        if name == "paper":
+            outcome = paper_protocol(classifier, dataset, split, cache_dir)
+        else:
+            outcome = blind_protocol(classifier, dataset, split, progress)
+        md, png = write_outcome(outcome, classifier.families, out_dir, f"Table 1, {name} protocol, {split} split")
+        avg = macro_average(table1(outcome.truth, outcome.calls, classifier.families))
+        yield name, avg.f1, avg.accuracy, md, png

@@ -25,7 +25,8 @@ from protfam_core.errors import ModelError
 from protfam_core.features.cache import FeatureCache
 from protfam_core.frames.frameset import FALLBACK_EVALUE
 from protfam_core.msa.dataset import load_dataset
-from protfam_core.registry.bundles import new_version, pins, resolve, save_bundle
+from protfam_core.registry.bundles import Bundle, new_version, pins, resolve, save_bundle
+from protfam_core.registry.bundles import publish as registry_publish
 from protfam_core.registry.onnx_export import parameter_count
 from protfam_core.vae.encode import Fingerprinter
 
@@ -83,8 +84,10 @@ def train(
     ss: str | None = None,
     log: Callable[[str], None] = lambda _msg: None,
     threads: int = 1,
+    publish: bool = False,
 ) -> TrainResult:
-    """Train the CNN on one dataset, export ONNX, write both bundles under out_dir, log everything to MLflow."""
+    """Train the CNN on one dataset, export ONNX, write both bundles under out_dir, log everything to MLflow; with
+    `publish`, copy both into the shipped registry as the defaults."""
     import torch
 
     from protfam_core.registry.tracking import training_run
@@ -154,6 +157,9 @@ def train(
             cnn_bundle = save_bundle(out / name, name, "cnn", {"model": onnx_path}, card)
         run.log_bundle(frames_bundle.path)
         run.log_bundle(cnn_bundle.path)
+    if publish:
+        registry_publish(frames_bundle.path)
+        registry_publish(cnn_bundle.path)
     return TrainResult(cnn_bundle.path, frames_bundle.path, threshold, metrics)
 
 
@@ -167,7 +173,8 @@ def train_fast(
     name: str = "family-fast",
     log: Callable[[str], None] = lambda _msg: None,
     threads: int = 1,
-) -> Path:
+    publish: bool = False,
+) -> Bundle:
     """The fast path of the chain of `cnn` (default: the shipped CNN; `frames` overrides the frames bundle its card
     names, as in `evaluate`): its 3-mer prefilter and its aa CNN, trained on the dataset's train split, early-stopped
     and given its rule on validation data only (the val split and the open set's val half); one "fast" bundle pinned
@@ -233,4 +240,6 @@ def train_fast(
         }
         bundle = save_bundle(out / name, name, "fast", {"prefilter": prefilter_path, "model": onnx_path}, card)
         run.log_bundle(bundle.path)
-    return bundle.path
+    if publish:
+        registry_publish(bundle.path)
+    return bundle
