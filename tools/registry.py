@@ -10,6 +10,7 @@ from protfam_tools._cli import new_app, run
 from rich.console import Console
 from rich.table import Table
 
+from protfam_core.io.atomic import output_error, write_stream
 from protfam_core.registry import bundles as registry
 from protfam_core.registry import tracking
 
@@ -39,12 +40,18 @@ def list_cmd(
     header = ("source", "name", "version", "kind", "aliases")
     cells = [(r.source, r.name, r.version, r.kind, ",".join(r.aliases)) for r in rows]
     if fmt == "tsv":
-        ctx.obj.stdout.write("".join("\t".join(line) + "\n" for line in [header, *cells]))
+        write_stream("".join("\t".join(line) + "\n" for line in [header, *cells]), ctx.obj.stdout)
         return
     table = Table(*header)
     for line in cells:
         table.add_row(*line)
-    Console(file=ctx.obj.stdout).print(table)
+    try:
+        Console(file=ctx.obj.stdout).print(table)
+        ctx.obj.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise output_error("stdout", exc) from None
 
 
 @app.command()
@@ -61,7 +68,7 @@ def show(
     """
     bundle = registry.resolve(ref, kind)
     card = dict(bundle.card, version=bundle.version)
-    ctx.obj.stdout.write(json.dumps(card, indent=2) + "\n")
+    write_stream(json.dumps(card, indent=2) + "\n", ctx.obj.stdout)
     ctx.obj.log(f"{bundle.ref} from {bundle.source}: {bundle.path}")
 
 
@@ -99,7 +106,7 @@ def import_cmd(
       PROTFAM_TRACKING_URI=http://mlflow.lab:5000 protfam-registry import exported/family-cnn
     """
     rows = registry.import_bundles(source)
-    ctx.obj.stdout.write("".join("\t".join(row) + "\n" for row in rows))
+    write_stream("".join("\t".join(row) + "\n" for row in rows), ctx.obj.stdout)
     ctx.obj.log(f"{len(rows)} model versions in the MLflow registry at {tracking.tracking_uri()}")
 
 
@@ -115,7 +122,10 @@ def export(
       protfam-registry export family-cnn@champion models/family-cnn
       protfam-registry export vae/2 /data/protfam/vae
     """
-    bundle = registry.export_bundle(ref, dest)
+    try:
+        bundle = registry.export_bundle(ref, dest)
+    except OSError as exc:  # a read-only or full target: nothing is left there (the bundle is staged aside)
+        raise output_error(dest, exc) from None
     ctx.obj.log(f"exported {bundle.ref} to {bundle.path}")
 
 

@@ -31,6 +31,7 @@ HEADER_FIRST_FIELDS = frozenset({"id", "seq_id", "query_id", "family", "name"})
 
 FRAMED_HEADER = ("query_id", "frame", "domain", "start", "end", "evalue")
 NO_FRAME = "-"
+NPY_WIDTHS = (LATENT_DIM, len(CHANNEL_ORDER) * LATENT_DIM)  # one channel (the authors' files) or aa, ss, sa
 FORMAT = 2  # the fingerprint TSV format encode-vae writes and every reader checks (docs/formats.md)
 _VERSION_LINE = "# protfam-fingerprints "
 
@@ -341,7 +342,14 @@ def read_npy(path: str | Path, ids: Sequence[str] | None = None, dim: int | None
     if not np.issubdtype(arr.dtype, np.number):
         raise InputError(f"{name}: holds {arr.dtype} values, not numbers")
     if arr.ndim == 3:  # encode-vae's (n, channels, 30) matrices: one fingerprint per row, channels side by side
+        if arr.shape[1:] != (len(CHANNEL_ORDER), LATENT_DIM):
+            raise InputError(f"{name}: an array of shape {arr.shape}, encode-vae's are (n, 3, {LATENT_DIM})")
         arr = arr.reshape(arr.shape[0], -1)
+    if dim is None and arr.ndim == 2 and arr.shape[1] not in NPY_WIDTHS:
+        raise InputError(
+            f"{name}: fingerprints of {arr.shape[1]} values; a .npy holds {LATENT_DIM} (one channel, the authors' "
+            f"size) or {NPY_WIDTHS[1]} (aa, ss, sa) per row"
+        )
     vectors = check_vectors(name, arr.astype(np.float64), dim)
     stem = Path(name).stem
     names = list(ids) if ids is not None else [f"{stem}:{i + 1}" for i in range(len(vectors))]

@@ -67,6 +67,14 @@ def apply_gap_rules(
     if not kept:
         raise InputError("the gap rules removed every sequence of the alignment")
     filtered, columns = drop_gappy_columns(kept, column_threshold)
+    if not columns:  # an alignment of no column is no result: every later step would read it as empty input
+        width = len(rows[0].seq)
+        raise InputError(
+            f"the gap rules left none of the alignment's {width} columns (each has a gap fraction over "
+            f"{column_threshold:g})"
+            if width
+            else "the alignment has no column (its sequences are empty)"
+        )
     return FilterResult(filtered, [rows[i].id for i in sorted(bad)], columns)
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +50,44 @@ def _check_card(card_path: Path, card: dict) -> None:
         parts = Path(entry["path"]).parts
         if not parts or Path(entry["path"]).is_absolute() or ".." in parts:
             raise ModelError(f"model card {card_path}: artifact {role!r} points outside the bundle ({entry['path']})")
+    for key in _REQUIRED.get(card["kind"], ()):
+        if key not in card:
+            raise ModelError(f"malformed model card {card_path}: a {card['kind']} card needs {key!r}")
+    for key, (ok, what) in _FIELDS.items():
+        if key in card and not ok(card[key]):
+            raise ModelError(f"malformed model card {card_path}: {key!r} is not {what}")
+
+
+def _number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and not math.isnan(x)
+
+
+def _count(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x > 0
+
+
+def _names(x: object) -> bool:
+    return isinstance(x, list) and bool(x) and all(isinstance(n, str) and n for n in x)
+
+
+# What the tools read from a card, by type: a card that breaks one is refused where it is loaded, naming the field.
+_REQUIRED = {"cnn": ("families",), "frames": ("families",), "vae": ("width",), "fast": ("families",)}
+_FIELDS: dict[str, tuple[Callable[[object], bool], str]] = {
+    "families": (_names, "a non-empty list of family names"),
+    "threshold": (_number, "a number"),
+    "fallback_evalue": (_number, "a number"),
+    "domain_threshold": (_number, "a number"),
+    "domain_evalue": (_number, "a number"),
+    "evalue": (_number, "a number"),
+    "sa_threshold": (_number, "a number"),
+    "top_k": (_count, "a whole number > 0"),
+    "width": (_count, "a whole number > 0"),
+    "latent_dim": (_count, "a whole number > 0"),
+    "widths": (lambda x: isinstance(x, dict) and all(_count(w) for w in x.values()), "a map of whole numbers > 0"),
+    "pins": (lambda x: isinstance(x, dict) and all(isinstance(v, str) for v in x.values()), "a map of sha256s"),
+    **{ref: (lambda x: isinstance(x, str) and bool(x), "a model name") for ref in ("cnn", "frames", "vae", "ss")},
+    **{key: (lambda x: isinstance(x, dict), "a map") for key in ("params", "metrics", "data", "calibration")},
+}
 
 
 def registry_dir() -> Path:
@@ -185,12 +224,31 @@ def load_manifest(root: Path | None = None) -> dict:
         return empty_manifest()
     try:
         manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(f"corrupt registry manifest {path}: {exc}") from exc
     if not isinstance(manifest, dict) or not isinstance(manifest.get("models"), dict):
         raise ModelError(f"malformed registry manifest {path}: no 'models' map")
     manifest.setdefault("defaults", {})
+    _check_manifest(path, manifest)
     return manifest
+
+
+def _check_manifest(path: Path, manifest: dict) -> None:
+    """Every field the registry reads has its type, so a hand-edited manifest is one line naming the field."""
+    defaults = manifest["defaults"]
+    if not isinstance(defaults, dict) or not all(v is None or isinstance(v, str) for v in defaults.values()):
+        raise ModelError(f"malformed registry manifest {path}: 'defaults' is not a map of kind to model name")
+    for name, entry in manifest["models"].items():
+        where = f"malformed registry manifest {path}: model {name!r}"
+        if not isinstance(entry, dict):
+            raise ModelError(f"{where} is not a map")
+        if not isinstance(entry.get("kind"), str):
+            raise ModelError(f"{where}: 'kind' is not a kind")
+        if not isinstance(entry.get("versions", []), list):
+            raise ModelError(f"{where}: 'versions' is not a list")
+        for key in ("aliases", "cards"):
+            if not isinstance(entry.get(key, {}), dict):
+                raise ModelError(f"{where}: {key!r} is not a map")
 
 
 def _save_manifest(manifest: dict, root: Path) -> None:
@@ -434,6 +492,8 @@ def list_models(include_store: bool = True) -> list[Listing]:
         mlflow_client = tracking.client(uri)
         with tracking.store_errors(mlflow_client, "listing models"):
             rows.extend(Listing("mlflow", *row) for row in tracking.list_versions(mlflow_client))
+    if not rows and not root.is_dir():  # an empty listing would read as "no models", not as a wrong folder
+        raise ModelError(f"the registry folder {root} does not exist (check $PROTFAM_REGISTRY)")
     return rows
 
 

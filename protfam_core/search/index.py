@@ -10,6 +10,7 @@ float64 distances. Any other metric, weights, or `exact=True` uses the exact sca
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
 import zipfile
 import zlib
@@ -238,7 +239,9 @@ class FingerprintIndex:
             import faiss
 
             arrays["faiss"] = faiss.serialize_index(self.faiss_index)
-        atomic_write(path, lambda fh: np.savez(fh, **arrays))
+        buffer = io.BytesIO()  # a zip needs to seek: a pipe or a device (/dev/null, /dev/stdout) takes its bytes
+        np.savez(buffer, **arrays)
+        atomic_write(path, lambda fh: fh.write(buffer.getbuffer()))
 
     @classmethod
     def load(cls, path: str | Path) -> FingerprintIndex:

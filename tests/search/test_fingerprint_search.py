@@ -181,17 +181,22 @@ def test_faiss_index_agrees_with_exact_search(tmp_path, published, kind, metric)
     assert float(_rows(out)[0][3]) == pytest.approx(best.distances[0, 0], rel=1e-12, abs=1e-15)
 
 
-def test_npy_index_with_ids_and_dimension_mismatch(tmp_path, published):
-    np.save(tmp_path / "fp.npy", published.vectors[:40].reshape(20, 60))
+def test_npy_index_with_ids_and_dimension_mismatch(tmp_path, published, capsys):
+    np.save(tmp_path / "fp.npy", published.vectors[:60].reshape(20, 90))
     (tmp_path / "ids.txt").write_text("\n".join(f"s{i}" for i in range(20)))
     out = tmp_path / "s.fpi"
     assert main(["index", "build", str(tmp_path / "fp.npy"), "--ids", str(tmp_path / "ids.txt"), "-o", str(out)]) == 0
     assert FingerprintIndex.load(out).ids[:2] == ["s0", "s1"]
-    # The authors' 30-float file against a 60-dimensional index: a clear error, no output file.
+    # The authors' 30-float file against a 90-dimensional index: a clear error, no output file.
     target = tmp_path / "hits.tsv"
     code, _ = _cli(["search", str(DATA / "ATKA_ATKC.txt"), "-i", str(out), "-o", str(target)])
     assert code == 2 and not target.exists()
-    with pytest.raises(InputError, match="60 numbers, expected|holds 60-dimensional"):
+    # A .npy of any other width is no protfam fingerprint file: refused, not indexed at that width.
+    np.save(tmp_path / "wide.npy", published.vectors[:40].reshape(20, 60))
+    capsys.readouterr()
+    code, _ = _cli(["index", "build", str(tmp_path / "wide.npy"), "-o", str(tmp_path / "w.fpi")])
+    assert code == 2 and "fingerprints of 60 values" in capsys.readouterr().err and not (tmp_path / "w.fpi").exists()
+    with pytest.raises(InputError, match="30 numbers, expected|holds 90-dimensional"):
         FingerprintIndex.load(out).search(read_fingerprints(DATA / "ATKA_ATKC.txt").vectors, 1)
 
 
