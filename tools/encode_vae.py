@@ -12,7 +12,13 @@ from protfam_tools._cli import LearningRate, MaxMinutes, OldLr, Threads, alias_o
 from protfam_core.errors import InputError, require
 from protfam_core.threads import resolve_threads
 
-app = new_app("VAE fingerprints of aligned protein rows: 30 floats per channel (amino acids, SS, SA).")
+app = new_app(
+    "VAE fingerprints of aligned protein rows: 30 floats per channel (amino acids, SS, SA).\n\n"
+    "Examples:\n"
+    "  predict-ss predict placed.a2m | encode-vae encode - > fp.tsv\n"
+    "  encode-vae encode rows.afa --ss rows.ss --sa rows.acc -f txt -o latent/\n"
+    "  encode-vae reconstruct fp.npy --channel ss -o rebuilt_ss.afa"
+)
 
 Model = Annotated[
     str | None,

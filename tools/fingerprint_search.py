@@ -18,9 +18,18 @@ from protfam_core.search.index import FAISS_KINDS, FingerprintIndex
 from protfam_core.threads import resolve_threads
 
 app = new_app(
-    "Search and compare 30-float fingerprints (VAE latent spaces), compatible with the authors' compbiolab-CLI."
+    "Search and compare 30-float fingerprints (VAE latent spaces), compatible with the authors' compbiolab-CLI.\n\n"
+    "Examples:\n"
+    "  encode-vae encode placed.a2m | fingerprint-search search -\n"
+    "  fingerprint-search search new.txt --db Latent_spaces/ -m cosine -k 1\n"
+    "  fingerprint-search compare ATKA_ATKC.txt CDSA_RSEP.txt -m cosine"
 )
-index_app = new_app("Build fingerprint index files.")
+index_app = new_app(
+    "Build fingerprint index files.\n\n"
+    "Examples:\n"
+    "  fingerprint-search index build Latent_spaces/ -o authors.fpi --faiss hnsw\n"
+    "  fingerprint-search index families -d build/dataset -o families.fpi"
+)
 app.add_typer(index_app, name="index")
 
 MetricOpt = Annotated[

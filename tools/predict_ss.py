@@ -19,7 +19,13 @@ from protfam_core.threads import resolve_threads
 if TYPE_CHECKING:
     from protfam_core.ss.model import Sources
 
-app = new_app("Secondary structure (H/E/C) and solvent accessibility (exposed/buried at 25% RSA) of proteins.")
+app = new_app(
+    "Secondary structure (H/E/C) and solvent accessibility (exposed/buried at 25% RSA) of proteins.\n\n"
+    "Examples:\n"
+    "  predict-ss predict proteins.fasta > proteins.ss\n"
+    "  predict-ss predict proteins.fasta --model ss-predictor/5 > proteins.ss\n"
+    "  predict-ss predict --backend dssp --structure 1cbs.cif.gz --format tsv"
+)
 
 DATA = "../shared/data"  # the reference data beside the checkout, as in the project layout
 

@@ -28,7 +28,13 @@ from protfam_core.msa.split import SPLITS
 from protfam_core.threads import resolve_threads
 
 _DEFAULTS = BuildOptions()
-app = new_app("Align protein families, apply the paper's gap rules, split them, and place new sequences in frames.")
+app = new_app(
+    "Align protein families, apply the paper's gap rules, split them, and place new sequences in frames.\n\n"
+    "Examples:\n"
+    "  prep-msa align fam.fasta | prep-msa filter - > fam.filtered.afa\n"
+    "  prep-msa place query.fasta --family Fork_head > query.a2m\n"
+    "  prep-msa build ../shared/data/families/exthomfam build/dataset"
+)
 
 Backend = Annotated[str, typer.Option("--backend", "-b", help=f"Aligner: {', '.join(BACKENDS)}.")]
 Fmt = Annotated[str, typer.Option("--format", "-f", help="Output format: fasta, stockholm or clustal.")]

@@ -17,7 +17,11 @@ from protfam_core.registry import tracking
 app = new_app(
     "List, inspect, promote, import and export protfam models. Models come from the shipped registry/ folder "
     "($PROTFAM_REGISTRY) and the MLflow registry at $PROTFAM_TRACKING_URI / $MLFLOW_TRACKING_URI (default: "
-    "~/.local/share/protfam/mlflow.db)."
+    "~/.local/share/protfam/mlflow.db).\n\n"
+    "Examples:\n"
+    "  protfam-registry list\n"
+    "  protfam-registry show family-cnn@champion\n"
+    "  protfam-registry export vae/2 /data/protfam/vae"
 )
 
 
