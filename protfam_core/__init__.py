@@ -1,3 +1,6 @@
 """protfam core library: every piece of logic behind the protfam command-line tools."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+# The one version is pyproject.toml's; the installed distribution's metadata carries it here (.ci/version.py).
+__version__ = version("protfam")

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import jsonschema
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.nextflow
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "nextflow" / "main.nf"
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]  # the one version
 TEST_DATA = ROOT / "galaxy_wrappers" / "test-data"
 # 50 extHomFam members of each of 8 families, grouped by family (tests/data/pipe/PROVENANCE.md)
 KNOWN = ROOT / "tests" / "data" / "pipe" / "known_8x50.fasta.gz"
@@ -126,7 +128,7 @@ def test_software_versions_once_per_tool(test_profile_run) -> None:
     text = (launch / "results" / "pipeline_info" / "software_versions.yml").read_text()
     versions = yaml.load(text, Loader=UniqueKeyLoader)
     assert set(versions) == {*STAGES, "PROTFAM_MERGECALLS"}, text
-    assert all(versions[stage] == {"protfam": "0.1.0"} for stage in STAGES), text
+    assert all(versions[stage] == {"protfam": VERSION} for stage in STAGES), text
     assert list(versions["PROTFAM_MERGECALLS"]) == ["awk"], text
 
 
@@ -169,7 +171,7 @@ def test_stub_run(nextflow: str, tmp_path: Path) -> None:
     assert len(tasks(result)) == 2 * len(STAGES) + 1
     assert (tmp_path / "results" / "family_calls.tsv").is_file()
     versions = yaml.load((tmp_path / "results/pipeline_info/software_versions.yml").read_text(), Loader=UniqueKeyLoader)
-    assert versions["CLASSIFYCNN_PREDICT"] == {"protfam": "0.1.0"}
+    assert versions["CLASSIFYCNN_PREDICT"] == {"protfam": VERSION}
 
 
 def test_run_by_repository_folder(nextflow: str, tmp_path: Path) -> None:
@@ -230,7 +232,7 @@ def modules_out(nextflow: str, tmp_path_factory) -> Path:
 
 def test_every_module_reports_its_version(modules_out: Path) -> None:
     rows = {tuple(r) for r in tsv_rows(modules_out / "versions.tsv")}
-    expected = {(m.upper().replace("/", "_"), "protfam", "0.1.0") for m in MODULES if m != "protfam/mergecalls"}
+    expected = {(m.upper().replace("/", "_"), "protfam", VERSION) for m in MODULES if m != "protfam/mergecalls"}
     assert expected <= rows
     assert [r[1] for r in rows if r[0] == "PROTFAM_MERGECALLS"] == ["awk"]
     assert len(rows) == len(MODULES)
