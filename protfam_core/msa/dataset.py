@@ -21,7 +21,7 @@ import json
 import math
 import os
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -70,6 +70,17 @@ class BuildOptions:
     column_gap_threshold: float = COLUMN_GAP_THRESHOLD
     families: list[str] | None = None
     threads: int = 2
+
+    @classmethod
+    def parsed(cls, fractions: str, **options: object) -> BuildOptions:
+        """The options of a command line (fractions as 'train,val,test'), checked before any work starts."""
+        try:
+            split = tuple(float(x) for x in fractions.split(","))
+        except ValueError:
+            raise InputError(f"--fractions must be three numbers like 0.8,0.1,0.1, got {fractions!r}") from None
+        opts = cls(fractions=split, **options)  # type: ignore[arg-type]
+        opts.check()
+        return opts
 
     def check(self) -> None:
         """InputError for inconsistent options, before any work starts."""
@@ -358,6 +369,14 @@ def subset_dataset(
     return write_dataset(out, members, alignments, clusters, gap_dropped, opts, extra, tick)
 
 
+def manifest_text(rows: Iterable[tuple[Record, str, str]], clusters: dict[str, str]) -> str:
+    """The manifest TSV: seq_id, family, split (and cluster, for a cluster split), one row per (record, family,
+    split)."""
+    lines = ["\t".join(["seq_id", "family", "split"] + (["cluster"] if clusters else []))]
+    lines += ["\t".join([r.id, fam, split] + ([clusters[r.id]] if clusters else [])) for r, fam, split in rows]
+    return "\n".join(lines) + "\n"
+
+
 def write_dataset(
     out: str | Path,
     members: dict[str, dict[str, list[Record]]],
@@ -376,11 +395,7 @@ def write_dataset(
     with atomic_dir(out) as tmp:
         (tmp / "alignments").mkdir(parents=True)
         rows = [(r, fam, split) for fam, parts in members.items() for split in SPLITS for r in parts[split]]
-        header = ["seq_id", "family", "split"] + (["cluster"] if clusters else [])
-        lines = ["\t".join(header)]
-        for r, fam, split in rows:
-            lines.append("\t".join([r.id, fam, split] + ([clusters[r.id]] if clusters else [])))
-        write_text("\n".join(lines) + "\n", tmp / "manifest.tsv")
+        write_text(manifest_text(rows, clusters), tmp / "manifest.tsv")
         write_text(format_fasta([Record(r.id, r.seq) for r, _, _ in rows]), tmp / "sequences.fasta")
         frames.save(tmp / "frames.hmm")
         for fam, aln in alignments.items():
