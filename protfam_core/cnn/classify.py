@@ -22,7 +22,7 @@ from protfam_core.cnn.rule import Call, Candidate, Domain
 from protfam_core.cnn.settings import ChainSettings
 from protfam_core.errors import InputError, ModelError
 from protfam_core.frames.frameset import FrameSet, place_queries
-from protfam_core.io.fingerprints import Fingerprints
+from protfam_core.io.fingerprints import Fingerprints, check_model
 from protfam_core.io.placements import Query
 from protfam_core.io.seqio import Record
 from protfam_core.registry.bundles import pinned, resolve
@@ -155,11 +155,12 @@ class FamilyClassifier:
         dim = self.fingerprinter.latent_dim
         if fps.dim != 3 * dim:
             raise InputError(f"fingerprints have {fps.dim} values, expected {3 * dim} (aa, ss, sa x {dim})")
-        if fps.model is not None and fps.model != self.vae_bundle.ref:
-            raise ModelError(
-                f"the fingerprints were made by {fps.model}, the CNN {self.cnn_bundle.ref} was trained on "
-                f"{self.vae_bundle.ref}: encode with that VAE (encode-vae encode --model {self.vae_bundle.ref})"
-            )
+        vae = self.vae_bundle.ref
+        reader, remedy = (
+            f"the CNN {self.cnn_bundle.ref} was trained on",
+            f"encode with that VAE (encode-vae encode --model {vae})",
+        )
+        check_model(fps.model, vae, reader, remedy)
         if fps.frames_ref is not None and fps.frames_ref != self.frames_bundle.ref:
             raise ModelError(
                 f"the fingerprints are of placements in frames {fps.frames_ref}, the CNN {self.cnn_bundle.ref} was "

@@ -77,6 +77,13 @@ class Fingerprints:
         )
 
 
+def check_model(made_by: str | None, expected: str | None, reader: str, remedy: str) -> None:
+    """Fingerprints compare only within one model: refuse those `made_by` another model than the `expected` one of
+    their `reader` (the CNN, an index); where either is unknown there is nothing to check."""
+    if made_by and expected and made_by != expected:
+        raise ModelError(f"the fingerprints were made by {made_by}, {reader} {expected}: {remedy}")
+
+
 def concat(parts: Sequence[Fingerprints]) -> Fingerprints:
     """One set from several (e.g. several query files); dimensions must agree."""
     if not parts:
