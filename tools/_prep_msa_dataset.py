@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +28,16 @@ from protfam_core.msa.split import SPLITS
 from protfam_core.threads import resolve_threads
 
 _DEFAULTS = BuildOptions()
+_FRACTIONS = ",".join(f"{x:g}" for x in _DEFAULTS.fractions)
+
+
+def _options(params: dict[str, object], **fixed: object) -> BuildOptions:
+    """The BuildOptions of a command's parameters, each option named as its field (--family fills `families`)."""
+    names = {f.name for f in fields(BuildOptions)}
+    given = {k: v for k, v in params.items() if k in names} | {"families": params["family"]} | fixed
+    return BuildOptions.parsed(**given)
+
+
 Backend = Annotated[str, typer.Option("--backend", "-b", help=f"Aligner: {', '.join(BACKENDS)}.")]
 
 
@@ -48,12 +59,12 @@ def split_cmd(
     split: SplitMode = "random",
     per_family: PerFamily = _DEFAULTS.per_family,
     min_family_size: MinSize = _DEFAULTS.min_family_size,
-    fractions: Fractions = "0.8,0.1,0.1",
+    fractions: Fractions = _FRACTIONS,
     min_length: MinLen = _DEFAULTS.min_length,
     max_length: MaxLen = _DEFAULTS.max_length,
     family: Families = None,
-    min_seq_id: MinId = 0.4,
-    seed: Seed = 0,
+    min_seq_id: MinId = _DEFAULTS.min_seq_id,
+    seed: Seed = _DEFAULTS.seed,
 ) -> None:
     """Clean, sample and split families; write the manifest TSV (seq_id, family, split[, cluster]).
 
@@ -61,18 +72,7 @@ def split_cmd(
       prep-msa split ../shared/data/families/exthomfam -o split.tsv
       prep-msa split families/ --split cluster --min-seq-id 0.5 --per-family 100 --min-family-size 100
     """
-    opts = BuildOptions.parsed(
-        split=split,
-        per_family=per_family,
-        min_family_size=min_family_size,
-        fractions=fractions,
-        min_length=min_length,
-        max_length=max_length,
-        families=family,
-        min_seq_id=min_seq_id,
-        seed=seed,
-        oversample=1.0,
-    )
+    opts = _options(locals(), oversample=1.0)
     families, _ = clean_families(read_families(source, opts.families), opts)
     splits, clusters = sample_and_split(families, opts)
     rows = ((r, fam, name) for fam, parts in splits.items() for name in SPLITS for r in getattr(parts, name))
@@ -87,16 +87,16 @@ def build_cmd(
     split: SplitMode = "random",
     per_family: PerFamily = _DEFAULTS.per_family,
     min_family_size: MinSize = _DEFAULTS.min_family_size,
-    fractions: Fractions = "0.8,0.1,0.1",
+    fractions: Fractions = _FRACTIONS,
     min_length: MinLen = _DEFAULTS.min_length,
     max_length: MaxLen = _DEFAULTS.max_length,
     family: Families = None,
-    min_seq_id: MinId = 0.4,
+    min_seq_id: MinId = _DEFAULTS.min_seq_id,
     oversample: Annotated[
         float,
         typer.Option(min=1.0, help="Training pool size / training target: spares replace rows the gap rules drop."),
-    ] = 1.5,
-    seed: Seed = 0,
+    ] = _DEFAULTS.oversample,
+    seed: Seed = _DEFAULTS.seed,
     threads: Threads = 0,
 ) -> None:
     """Build the benchmark dataset: clean, merge duplicate families, split, align training members, filter, frames.
@@ -109,20 +109,7 @@ def build_cmd(
       prep-msa build ../shared/data/families/exthomfam build/dataset_paper --min-length 50 --min-family-size 500
       prep-msa build families/ mini --family tln --family DEATH --per-family 80
     """
-    opts = BuildOptions.parsed(
-        backend=backend,
-        split=split,
-        per_family=per_family,
-        min_family_size=min_family_size,
-        fractions=fractions,
-        min_length=min_length,
-        max_length=max_length,
-        families=family,
-        min_seq_id=min_seq_id,
-        oversample=oversample,
-        seed=seed,
-        threads=resolve_threads(threads),
-    )
+    opts = _options(locals(), threads=resolve_threads(threads))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with ctx.obj.progress(*columns) as bar:
         tasks: dict[str, int] = {}
