@@ -475,7 +475,14 @@ def train_and_export(
         card_params = {k: v for k, v in params.items() if not k.startswith("data.")}
         bundle = _test_and_save(model, data, out, name, card_params, metrics, checksum, log)
         run.log_bundle(bundle.path)
+    return _finish(bundle, publish, log)
+
+
+def _finish(bundle, publish: bool, log: Callable[[str], None]) -> tuple[Path, dict[str, float]]:
+    """The end of `train` and `ensemble`: publish the bundle where asked; its folder and metrics."""
     if publish:
+        from protfam_core.registry import bundles as registry
+
         shipped = registry.publish(bundle.path)
         log(f"published {shipped.ref} to {shipped.path}")
     return bundle.path, bundle.card["metrics"]
@@ -575,7 +582,4 @@ def ensemble_and_export(
         log("valid: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
         bundle = _test_and_save(model, data, out, name, params, metrics, checksum, log)
         run.log_bundle(bundle.path)
-    if publish:
-        shipped = registry.publish(bundle.path)
-        log(f"published {shipped.ref} to {shipped.path}")
-    return bundle.path, bundle.card["metrics"]
+    return _finish(bundle, publish, log)
