@@ -140,16 +140,3 @@ def load_placements(path: Path) -> list[Placement]:
             Placement(str(q), str(f), str(r), positions[bounds[i] : bounds[i + 1]].copy(), float(s), float(e))
             for i, (q, f, r, s, e) in enumerate(columns)
         ]
-
-
-def save_features(path: str | Path, placements: Sequence[Placement], ss_sa: Sequence[tuple[str, str]]) -> None:
-    """Placements and their SS/SA strings in one .npz (what other caches, e.g. the CNN's, keep)."""
-    ss, sa = zip(*ss_sa, strict=True) if ss_sa else ((), ())
-    save_placements(Path(path), placements, ss=np.array(ss, dtype=str), sa=np.array(sa, dtype=str))
-
-
-def load_features(path: str | Path) -> tuple[list[Placement], list[tuple[str, str]]]:
-    """Read what save_features wrote."""
-    with np.load(path, allow_pickle=False) as z:
-        ss_sa = [(str(s), str(a)) for s, a in zip(z["ss"], z["sa"], strict=True)]
-    return load_placements(Path(path)), ss_sa

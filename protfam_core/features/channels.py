@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from protfam_core.errors import InputError
-from protfam_core.io.alphabet import CHANNELS, GAP, one_hot
+from protfam_core.io.alphabet import GAP, one_hot
 from protfam_core.ss.project import project
 
 if TYPE_CHECKING:
@@ -41,11 +41,3 @@ def channel_rows(placements: Sequence[Placement], ss_sa: Sequence[tuple[str, str
         "ss": [project(ss, p.positions, p.query_id) for p, (ss, _) in zip(placements, ss_sa, strict=True)],
         "sa": [project(sa, p.positions, p.query_id) for p, (_, sa) in zip(placements, ss_sa, strict=True)],
     }
-
-
-def channel_matrices(
-    placements: Sequence[Placement], ss_sa: Sequence[tuple[str, str]], width: int, dtype: type = np.float32
-) -> dict[str, np.ndarray]:
-    """{"aa": (n, width*21), "ss": (n, width*4), "sa": (n, width*3)}: the VAE inputs of placed rows."""
-    rows = channel_rows(placements, ss_sa)
-    return {ch: channel_matrix(rows[ch], CHANNELS[ch], width, dtype) for ch in CHANNELS}

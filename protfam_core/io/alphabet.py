@@ -53,21 +53,6 @@ def one_hot(text: str, symbols: str) -> np.ndarray:
     return out
 
 
-def one_hot_aa(aligned: str) -> np.ndarray:
-    """(L, 21) amino-acid one-hot of an aligned row."""
-    return one_hot(aligned, AA_SYMBOLS)
-
-
-def one_hot_ss(aligned: str) -> np.ndarray:
-    """(L, 4) secondary-structure one-hot of a gapped H/E/C string."""
-    return one_hot(aligned, SS_SYMBOLS)
-
-
-def one_hot_sa(aligned: str) -> np.ndarray:
-    """(L, 3) solvent-accessibility one-hot of a gapped e/b string."""
-    return one_hot(aligned, SA_SYMBOLS)
-
-
 def decode(matrix: np.ndarray, symbols: str) -> str:
     """Most probable symbol per row of an (L, len(symbols)) matrix, e.g. a VAE reconstruction."""
     return "".join(symbols[i] for i in np.asarray(matrix).argmax(axis=1))

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 from protfam_core.errors import InputError
-from protfam_core.features.cache import load_features, save_features
-from protfam_core.features.channels import channel_matrices, channel_matrix
+from protfam_core.features.channels import channel_matrix, channel_rows
 from protfam_core.frames.frameset import FrameSet
-from protfam_core.io.alphabet import AA_SYMBOLS, SS_SYMBOLS
+from protfam_core.io.alphabet import AA_SYMBOLS, CHANNELS, SS_SYMBOLS
 from protfam_core.io.seqio import Record, read_alignment, read_sequences
 from protfam_core.ss.formats import read_per_residue
 from protfam_core.ss.project import project
@@ -49,7 +48,8 @@ def test_channel_matrices_shapes_and_gap_padding(placed):
     frames, raw, placements = placed
     width = max(frames.widths.values())  # globins4 is wider than fn3: fn3 rows get padded
     ss_sa = [("C" * len(r.seq), "e" * len(r.seq)) for r in raw]
-    mats = channel_matrices(placements, ss_sa, width)
+    rows = channel_rows(placements, ss_sa)
+    mats = {ch: channel_matrix(rows[ch], CHANNELS[ch], width) for ch in CHANNELS}
     n = len(placements)
     assert {k: v.shape for k, v in mats.items()} == {"aa": (n, width * 21), "ss": (n, width * 4), "sa": (n, width * 3)}
     aa = mats["aa"].reshape(n, width, 21)
@@ -76,18 +76,6 @@ def test_reads_real_scratch_output():
         assert set(sa[key]) == {"e", "-"}  # ACCpro writes buried as '-'; rows_from_alignment reads it as 'b'
     with pytest.raises(InputError, match="letters"):
         read_per_residue(SCRATCH / "test.fasta", "ss")
-
-
-def test_feature_file_round_trip(tmp_path, placed):
-    _, raw, placements = placed
-    ss_sa = [("H" * len(r.seq), "b" * len(r.seq)) for r in raw]
-    path = tmp_path / "f" / "train.npz"
-    save_features(path, placements, ss_sa)
-    back, back_ss = load_features(path)
-    assert back_ss == ss_sa
-    for a, b in zip(placements, back, strict=True):
-        assert (a.query_id, a.family, a.row, a.score) == (b.query_id, b.family, b.row, b.score)
-        assert np.array_equal(a.positions, b.positions) and b.positions.dtype == np.int32
 
 
 def test_ss_sa_per_residue_or_aligned_give_the_same_rows(placed):

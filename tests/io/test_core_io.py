@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protfam_core.errors import InputError
-from protfam_core.io.alphabet import AA_SYMBOLS, SA_SYMBOLS, SS_SYMBOLS, decode, one_hot_aa, one_hot_sa, one_hot_ss
+from protfam_core.io.alphabet import AA_SYMBOLS, SA_SYMBOLS, SS_SYMBOLS, decode, one_hot
 from protfam_core.io.seqio import read_alignment, read_sequences, sniff_format, write_fasta
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -25,12 +25,12 @@ def test_alphabet_sizes_match_the_paper():
 
 def test_one_hot_round_trip_and_unknown_rows():
     row = "AC-DX"
-    m = one_hot_aa(row)
+    m = one_hot(row, AA_SYMBOLS)
     assert m.shape == (5, 21)
     assert m.sum(axis=1).tolist() == [1, 1, 1, 1, 0]  # X claims no amino acid
     assert decode(m[:4], AA_SYMBOLS) == "AC-D"
-    assert one_hot_ss("H-EC").argmax(1).tolist() == [1, 0, 2, 3]
-    assert np.array_equal(one_hot_sa("eb-").argmax(1), [1, 2, 0])
+    assert one_hot("H-EC", SS_SYMBOLS).argmax(1).tolist() == [1, 0, 2, 3]
+    assert np.array_equal(one_hot("eb-", SA_SYMBOLS).argmax(1), [1, 2, 0])
 
 
 def test_reads_real_gzipped_family_fasta_upper_cased():
