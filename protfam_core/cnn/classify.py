@@ -23,7 +23,7 @@ from protfam_core.cnn.settings import ChainSettings
 from protfam_core.errors import InputError, ModelError
 from protfam_core.frames.frameset import FrameSet, place_queries
 from protfam_core.io.fingerprints import Fingerprints, check_model
-from protfam_core.io.placements import Query
+from protfam_core.io.placements import Query, same_frames
 from protfam_core.io.seqio import Record
 from protfam_core.registry.bundles import pinned, resolve
 from protfam_core.registry.onnx_runtime import OnnxModel
@@ -161,7 +161,7 @@ class FamilyClassifier:
             f"encode with that VAE (encode-vae encode --model {vae})",
         )
         check_model(fps.model, vae, reader, remedy)
-        if fps.frames_ref is not None and fps.frames_ref != self.frames_bundle.ref:
+        if fps.frames_ref is not None and not same_frames(fps.frames_ref, self.frames_bundle.ref):
             raise ModelError(
                 f"the fingerprints are of placements in frames {fps.frames_ref}, the CNN {self.cnn_bundle.ref} was "
                 f"trained in {self.frames_bundle.ref}: place the sequences in those frames (prep-msa place)"

@@ -29,6 +29,7 @@ import numpy as np
 
 from protfam_core.errors import InputError, ModelError
 from protfam_core.io.alphabet import GAP, PROTEIN_LETTERS
+from protfam_core.io.atomic import sha256_file
 from protfam_core.io.fingerprints import looks_like_fingerprints
 from protfam_core.io.seqio import MAX_RESIDUES, sniff_format
 
@@ -317,7 +318,7 @@ def check_frames(name: str, queries: Sequence[Query], widths: Mapping[str, int],
     """Every placement sits in a frame of `widths` with exactly that frame's match columns; with `ref`, the file's
     frames must be that frames version (the one a model chain pins), as the VAE version of fingerprints is."""
     for q in queries:
-        if ref is not None and q.frames != ref:
+        if ref is not None and not same_frames(q.frames or "", ref):
             raise ModelError(
                 f"{name}: the placements were made in frames {q.frames}, this chain uses {ref}: place the "
                 f"sequences again (prep-msa place --frames {ref})"
@@ -332,17 +333,39 @@ def check_frames(name: str, queries: Sequence[Query], widths: Mapping[str, int],
                 )
 
 
-@cache
-def frame_widths(ref: str) -> dict[str, int]:
-    """Match columns of each frame of a frames reference as placements record it (`frames=`): a frames.hmm file,
-    a dataset folder or a registry model."""
-    from protfam_core.frames.frameset import FrameSet
+def _frames_file(ref: str) -> Path:
+    """The HMM file of a frames reference as placements record it (`frames=`): a frames.hmm file, a dataset folder
+    or a registry model (verified)."""
     from protfam_core.registry.bundles import resolve
 
     path = Path(ref)
     if path.exists():
-        return FrameSet.load(path / "frames.hmm" if path.is_dir() else path).widths
-    return FrameSet.load(resolve(ref, "frames").file("hmm")).widths
+        return path / "frames.hmm" if path.is_dir() else path
+    return resolve(ref, "frames").file("hmm")
+
+
+@cache
+def frame_widths(ref: str) -> dict[str, int]:
+    """Match columns of each frame of a frames reference."""
+    from protfam_core.frames.frameset import FrameSet
+
+    return FrameSet.load(_frames_file(ref)).widths
+
+
+@cache
+def _frames_sha256(ref: str) -> str:
+    return sha256_file(_frames_file(ref))
+
+
+def same_frames(a: str, b: str) -> bool:
+    """Whether two frames references name the same frames: one name, or HMM files of the same bytes (the shipped
+    frames given as a path are the shipped frames)."""
+    if a == b:
+        return True
+    try:
+        return _frames_sha256(a) == _frames_sha256(b)
+    except (ModelError, OSError):
+        return False
 
 
 def parse_placements(name: str, text: str, frames: tuple[str, Mapping[str, int]] | None = None) -> list[Query]:
