@@ -182,11 +182,12 @@ class FamilyClassifier:
         self.check_fingerprints(fps)
         scores = self._own_frame_scores(fps)
         out: list[tuple[str, list[Candidate]]] = []
-        for qid, frame, evalue in zip(fps.ids, fps.frames, fps.evalues.tolist(), strict=True):
+        rows = zip(fps.ids, fps.frames, fps.evalues.tolist(), fps.scores.tolist(), strict=True)
+        for qid, frame, evalue, bits in rows:
             if not out or out[-1][0] != qid:
                 out.append((qid, []))
             if frame is not None:
-                out[-1][1].append(Candidate(frame, next(scores), evalue))
+                out[-1][1].append(Candidate(frame, next(scores), evalue, bits))
         return out
 
     def classify(self, fps: Fingerprints) -> list[Call]:
@@ -204,11 +205,11 @@ class FamilyClassifier:
             raise InputError("domain calls need placements of every domain: prep-msa place --domains")
         scores = self._own_frame_scores(fps)
         hits: dict[str, list[Domain]] = {}
-        for qid, frame, (_, start, end), evalue in zip(fps.ids, fps.frames, fps.spans.tolist(), fps.evalues.tolist(),
-                                                        strict=True):  # fmt: skip
+        rows = zip(fps.ids, fps.frames, fps.spans.tolist(), fps.evalues.tolist(), fps.scores.tolist(), strict=True)
+        for qid, frame, (_, start, end), evalue, bits in rows:
             hits.setdefault(qid, [])
             if frame is not None:
-                hits[qid].append(Domain(qid, frame, start, end, next(scores), evalue))
+                hits[qid].append(Domain(qid, frame, start, end, next(scores), evalue, bits))
         return hits
 
     def domains(self, fps: Fingerprints) -> list[Domain]:

@@ -34,11 +34,13 @@ FOLDS = 5  # the fast rule's cross-validation folds of the validation rows
 
 
 class Candidate(NamedTuple):
-    """One candidate family of a query: the CNN score of its placement in that frame and the search hit's E-value."""
+    """One candidate family of a query: the CNN score of its placement in that frame and the search hit's E-value
+    and bit score (what a HMMER table reports of the hit)."""
 
     family: str
     score: float
     evalue: float = math.nan  # NaN where no search produced it (fingerprint input)
+    bits: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -229,7 +231,8 @@ class CallingRule(CardRule):
 
 
 class Domain(NamedTuple):
-    """One domain hit of a query: its frame, CNN score, independent E-value and 1-based inclusive span."""
+    """One domain hit of a query: its frame, CNN score, independent E-value, 1-based inclusive span and the bit score
+    of its placement (NaN where unknown)."""
 
     query_id: str
     family: str
@@ -237,6 +240,7 @@ class Domain(NamedTuple):
     end: int
     score: float
     evalue: float
+    bits: float = math.nan
 
 
 def span_overlap(a: tuple[int, int], b: tuple[int, int]) -> float:

@@ -117,6 +117,8 @@ def _framed() -> str:
         (lambda t: t.replace("\t1e-20\t", "\tinf\t"), "not a finite E-value"),
         (lambda t: t.replace("\t1e-20\t", "\t-inf\t"), "not a finite E-value"),
         (lambda t: t.replace("\t1e-20\t", "\t-1e-05\t"), "not a finite E-value"),
+        (lambda t: t.replace("\t1e-20\tNA\t", "\t1e-20\tinf\t"), "not a finite bit score"),
+        (lambda t: t.replace("\tevalue\tbits\t", "\tevalue\t"), "without their bits column"),
         (lambda t: t.replace("\t3\t60\t", "\t60\t3\t"), "start 60 and end 3 are not a domain"),
         (lambda t: t.replace("\til8\t", "\tNoSuchFrame\t"), "'NoSuchFrame' is not one of the frames"),
         (lambda t: t.replace("protfam-fingerprints 2;", "protfam-fingerprints 3;"), "format 3 \\(from a newer"),
