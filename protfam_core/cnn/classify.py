@@ -205,11 +205,11 @@ class FamilyClassifier:
             raise InputError("domain calls need placements of every domain: prep-msa place --domains")
         scores = self._own_frame_scores(fps)
         hits: dict[str, list[Domain]] = {}
-        rows = zip(fps.ids, fps.frames, fps.spans.tolist(), fps.evalues.tolist(), fps.scores.tolist(), strict=True)
-        for qid, frame, (_, start, end), evalue, bits in rows:
+        values = fps.evalues.tolist(), fps.scores.tolist(), fps.lengths.tolist()
+        for qid, frame, (_, start, end), *hit in zip(fps.ids, fps.frames, fps.spans.tolist(), *values, strict=True):
             hits.setdefault(qid, [])
             if frame is not None:
-                hits[qid].append(Domain(qid, frame, start, end, next(scores), evalue, bits))
+                hits[qid].append(Domain(qid, frame, start, end, next(scores), *hit))
         return hits
 
     def domains(self, fps: Fingerprints) -> list[Domain]:

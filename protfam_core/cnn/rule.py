@@ -231,8 +231,8 @@ class CallingRule(CardRule):
 
 
 class Domain(NamedTuple):
-    """One domain hit of a query: its frame, CNN score, independent E-value, 1-based inclusive span and the bit score
-    of its placement (NaN where unknown)."""
+    """One domain hit of a query: its frame, CNN score, independent E-value, 1-based inclusive span, the bit score
+    of its placement (NaN where unknown) and the query's length (0 where unknown), as a HMMER domain table has them."""
 
     query_id: str
     family: str
@@ -241,6 +241,7 @@ class Domain(NamedTuple):
     score: float
     evalue: float
     bits: float = math.nan
+    length: int = 0
 
 
 def span_overlap(a: tuple[int, int], b: tuple[int, int]) -> float:

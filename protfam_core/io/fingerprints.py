@@ -29,7 +29,7 @@ LATENT_DIM = 30  # the paper's fingerprint size, and the authors' file format
 HEADER_FIRST_FIELDS = frozenset({"id", "seq_id", "query_id", "family", "name"})
 
 
-FRAMED_HEADER = ("query_id", "frame", "domain", "start", "end", "evalue", "bits")
+FRAMED_HEADER = ("query_id", "frame", "domain", "start", "end", "evalue", "bits", "length")
 NO_FRAME = "-"
 NPY_WIDTHS = (LATENT_DIM, len(CHANNEL_ORDER) * LATENT_DIM)  # one channel (the authors' files) or aa, ss, sa
 FORMAT = 2  # the fingerprint TSV format encode-vae writes and every reader checks (docs/formats.md)
@@ -41,9 +41,10 @@ class Fingerprints:
     """Named fingerprints: ids[i] is the name of row i of `vectors` (n, dim) float64; `model` made them, if known.
 
     Fingerprints of placed queries (`encode-vae encode` on a placement file) also carry the frame each row was placed
-    in, that placement's E-value and bit score (`scores`, Placement.score) and `spans`: (domain number, start, end)
-    on the query (domain 0: a hit's best domain; see Placement.domain); a query without any candidate frame has one
-    row with frame None and NaN values, so that every query of the input still comes out of the next stage.
+    in, that placement's E-value and bit score (`scores`, Placement.score), `spans`: (domain number, start, end)
+    on the query (domain 0: a hit's best domain; see Placement.domain) and `lengths` (the query's length, 0 where
+    unknown); a query without any candidate frame has one row with frame None and NaN values, so that every query of
+    the input still comes out of the next stage.
     """
 
     ids: list[str]
@@ -54,10 +55,13 @@ class Fingerprints:
     spans: np.ndarray | None = None
     frames_ref: str | None = None  # the frames version the placements were made in (framed fingerprints)
     scores: np.ndarray | None = None  # the placements' bit scores (framed fingerprints; NaN where not given)
+    lengths: np.ndarray | None = None  # the queries' lengths (framed fingerprints; 0 where not given)
 
     def __post_init__(self) -> None:
         if self.frames is not None and self.scores is None:
             object.__setattr__(self, "scores", np.full(len(self.frames), np.nan))
+        if self.frames is not None and self.lengths is None:
+            object.__setattr__(self, "lengths", np.zeros(len(self.frames), np.int64))
 
     @property
     def dim(self) -> int:
@@ -80,6 +84,7 @@ class Fingerprints:
             self.spans[keep],
             self.frames_ref,
             self.scores[keep],
+            self.lengths[keep],
         )
 
 
@@ -107,8 +112,8 @@ def concat(parts: Sequence[Fingerprints]) -> Fingerprints:
         refs = {p.frames_ref for p in parts}
         if len(refs) != 1:
             raise InputError(f"fingerprints of placements in different frames given together: {sorted(map(str, refs))}")
-        scores = np.concatenate([p.scores for p in parts])
-        return Fingerprints(ids, vectors, model, frames, evalues, spans, refs.pop(), scores)
+        scores, lengths = np.concatenate([p.scores for p in parts]), np.concatenate([p.lengths for p in parts])
+        return Fingerprints(ids, vectors, model, frames, evalues, spans, refs.pop(), scores, lengths)
     if len(framed) > 1:
         raise InputError("fingerprints of placed queries (with a frame column) and plain ones given together")
     return Fingerprints(ids, vectors, model)
@@ -229,8 +234,10 @@ def parse_fingerprints(name: str, text: str, dim: int | None = None) -> Fingerpr
     else:
         lines = itertools.chain([first], lines)
     head = tuple(f.strip() for f in first[1][: len(FRAMED_HEADER)])
-    if head[:-1] == FRAMED_HEADER[:-1] and head[-1] != FRAMED_HEADER[-1]:
-        raise InputError(f"{name}: framed fingerprints without their bits column (an earlier draft): encode them again")
+    if head[:6] == FRAMED_HEADER[:6] and head != FRAMED_HEADER:
+        raise InputError(
+            f"{name}: framed fingerprints without the bits and length columns (a draft): encode them again"
+        )
     if head == FRAMED_HEADER:
         if contract is None:
             raise InputError(f"{name}: framed fingerprints without their '{_VERSION_LINE}{FORMAT}; ...' line")
@@ -259,15 +266,16 @@ def parse_fingerprints(name: str, text: str, dim: int | None = None) -> Fingerpr
 def _parse_framed(
     name: str, rows: Iterator[tuple[int, list[str]]], dim: int | None, model: str | None, frames_ref: str | None
 ) -> Fingerprints:
-    """`query_id frame domain start end evalue bits v1..vd` rows after their header; a query's rows are next to each
-    other, a frame-less row is all NA; coordinates, E-values and bit scores as the placements' contract has them,
+    """`query_id frame domain start end evalue bits length v1..vd` rows after their header; a query's rows are next to
+    each other, a frame-less row is all NA; coordinates, E-values, bit scores and lengths as the placements' contract
+    has them,
     frames of the frames version the file names."""
     if not model or not frames_ref:
         raise InputError(f"{name}: framed fingerprints name their model and frames on their first line")
     known = _frame_names(name, frames_ref)
     width = len(next(rows)[1])
     fixed = len(FRAMED_HEADER)
-    ids, frames, evalues, bits, vectors, spans = [], [], [], [], [], []
+    ids, frames, evalues, bits, lengths, vectors, spans = [], [], [], [], [], [], []
     seen: set[str] = set()
     for lineno, fields in rows:
         fields = [f.strip() for f in fields]
@@ -288,6 +296,7 @@ def _parse_framed(
             frames.append(None)
             evalues.append(np.nan)
             bits.append(np.nan)
+            lengths.append(0)
             spans.append((0, 0, 0))
             vectors.append(np.full(width - fixed, np.nan))
         else:
@@ -304,7 +313,10 @@ def _parse_framed(
             score = np.nan if fields[6] == "NA" else _float(name, lineno, fields[6])
             if fields[6] != "NA" and not np.isfinite(score):
                 raise InputError(f"{name}: line {lineno}: bits {fields[6]!r} is not a finite bit score (or NA)")
+            if not fields[7].isdigit() or 0 < int(fields[7]) < span[2]:
+                raise InputError(f"{name}: line {lineno}: length {fields[7]!r} is not a query length >= end (or 0)")
             frames.append(frame)
+            lengths.append(int(fields[7]))
             spans.append(span)
             evalues.append(evalue)
             bits.append(score)
@@ -320,7 +332,8 @@ def _parse_framed(
     elif dim is not None and arr.shape[1] != dim:
         raise InputError(f"{name}: fingerprints have {arr.shape[1]} values, expected {dim}")
     evalues_, scores = np.array(evalues, dtype=np.float64), np.array(bits, dtype=np.float64)
-    return Fingerprints(ids, arr, model, tuple(frames), evalues_, np.array(spans, dtype=np.int64), frames_ref, scores)
+    spans_, lengths_ = np.array(spans, dtype=np.int64), np.array(lengths, dtype=np.int64)
+    return Fingerprints(ids, arr, model, tuple(frames), evalues_, spans_, frames_ref, scores, lengths_)
 
 
 def _frame_names(name: str, frames_ref: str) -> frozenset[str]:
@@ -451,24 +464,24 @@ def tsv_text(ids: Sequence[str], z: np.ndarray, model_id: str) -> str:
 
 def framed_tsv_text(fps: Fingerprints) -> str:
     """encode-vae's fingerprints of placed queries: '# model' comment, header `query_id frame domain start end evalue
-    bits aa1.. sa30`, one row per candidate placement (a query without any: frame '-' and NA), floats as repr (exact
-    round trip)."""
+    bits length aa1.. sa30`, one row per candidate placement (a query without any: frame '-' and NA), floats as repr
+    (exact round trip)."""
     dim = fps.dim // len(CHANNEL_ORDER)
     head = [*FRAMED_HEADER] + [f"{ch}{i + 1}" for ch in CHANNEL_ORDER for i in range(dim)]
     lines = [
         f"{_VERSION_LINE}{FORMAT}; model {fps.model}; frames {fps.frames_ref}; columns: query_id, frame, domain, "
-        f"start, end, evalue, bits of the placement, channel aa, ss, sa x z_mean 1..{dim}",
+        f"start, end, evalue, bits of the placement, query length, channel aa, ss, sa x z_mean 1..{dim}",
         "\t".join(head),
     ]
     missing = "\t".join(["NA"] * (len(FRAMED_HEADER) - 2 + fps.dim))
-    rows = zip(fps.ids, fps.frames, fps.spans.tolist(), fps.evalues, fps.scores, fps.vectors, strict=True)
-    for qid, frame, (domain, start, end), evalue, bits, row in rows:
+    rows = zip(fps.ids, fps.frames, fps.spans.tolist(), fps.evalues, fps.scores, fps.lengths, fps.vectors, strict=True)
+    for qid, frame, (domain, start, end), evalue, bits, length, row in rows:
         if frame is None:
             lines.append(f"{qid}\t{NO_FRAME}\t{missing}")
             continue
         shown = "\t".join("NA" if np.isnan(x) else repr(float(x)) for x in (evalue, bits))
         floats = "\t".join(repr(float(x)) for x in row)
-        lines.append(f"{qid}\t{frame}\t{domain}\t{start}\t{end}\t{shown}\t{floats}")
+        lines.append(f"{qid}\t{frame}\t{domain}\t{start}\t{end}\t{shown}\t{length}\t{floats}")
     return "\n".join([*lines, f"# end: {len(fps)} rows"]) + "\n"
 
 

@@ -73,6 +73,21 @@ def test_a_million_residues_and_the_stage_pipe_are_refused_too(tmp_path: Path):
     assert done.returncode != 0 and not done.stdout and "1,000,000 residues" in done.stderr
 
 
+def test_the_frame_search_refuses_a_long_sequence_itself_and_searches_again_after():
+    """pyhmmer's own error leaves its worker threads stuck (the next search in the process hung at 0% CPU)."""
+    from protfam_core.frames.frameset import FrameSet
+    from protfam_core.io.seqio import Record
+
+    frames = FrameSet.load(chain_bundle("frames").file("hmm"))
+    rng = random.Random(0)
+    queries = [Record(f"q{i}", "".join(rng.choices("ACDEFGHIKLMNPQRSTVWY", k=200))) for i in range(20)]
+    long = Record("long", "".join(rng.choices("ACDEFGHIKLMNPQRSTVWY", k=100_001)))
+    for call in (lambda: frames.search([*queries, long], cpus=2), lambda: frames.place([long], "ANK")):
+        with pytest.raises(InputError, match="'long' has 100,001 residues, more than 100,000"):
+            call()
+    assert len(frames.search(queries, cpus=2)) == len(queries)
+
+
 def test_placements_whose_rows_disagree_with_their_frames_are_refused(placements: str):
     first, row = placements.splitlines()[:2]
     match = [i for i, c in enumerate(row) if c.isupper() or c == "-"]
@@ -118,7 +133,8 @@ def _framed() -> str:
         (lambda t: t.replace("\t1e-20\t", "\t-inf\t"), "not a finite E-value"),
         (lambda t: t.replace("\t1e-20\t", "\t-1e-05\t"), "not a finite E-value"),
         (lambda t: t.replace("\t1e-20\tNA\t", "\t1e-20\tinf\t"), "not a finite bit score"),
-        (lambda t: t.replace("\tevalue\tbits\t", "\tevalue\t"), "without their bits column"),
+        (lambda t: t.replace("\tevalue\tbits\tlength\t", "\tevalue\t"), "without the bits and length columns"),
+        (lambda t: t.replace("\t1e-20\tNA\t0\t", "\t1e-20\tNA\t59\t"), "not a query length >= end"),
         (lambda t: t.replace("\t3\t60\t", "\t60\t3\t"), "start 60 and end 3 are not a domain"),
         (lambda t: t.replace("\til8\t", "\tNoSuchFrame\t"), "'NoSuchFrame' is not one of the frames"),
         (lambda t: t.replace("protfam-fingerprints 2;", "protfam-fingerprints 3;"), "format 3 \\(from a newer"),
