@@ -21,7 +21,7 @@ from protfam_core.errors import InputError, ModelError
 from protfam_core.io.alphabet import GAP
 from protfam_core.io.atomic import write_text
 from protfam_core.io.placements import Placement, Query
-from protfam_core.io.seqio import Record
+from protfam_core.io.seqio import MAX_RESIDUES, Record
 
 _ALPHABET = easel.Alphabet.amino()
 _BUILD_SEED = 42
@@ -48,6 +48,8 @@ def _digital(records: Iterable[Record]) -> easel.DigitalSequenceBlock:
         residues = rec.seq.replace(GAP, "").replace(".", "").upper()
         if not residues:
             raise InputError(f"sequence {rec.id!r} is empty")
+        if len(residues) > MAX_RESIDUES:  # pyhmmer's error leaves its worker threads stuck: the next search hangs
+            raise InputError(f"sequence {rec.id!r} has {len(residues):,} residues, more than {MAX_RESIDUES:,}")
         try:
             seqs.append(easel.TextSequence(name=str(i), sequence=residues).digitize(_ALPHABET))
         except ValueError:
