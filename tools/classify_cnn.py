@@ -71,6 +71,14 @@ def predict(
             "CNN) skip the frame search and SS/SA; the others take the full chain. Raw sequences, per-protein calls.",
         ),
     ] = False,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="tsv (default); tblout / domtblout (with --domains): HMMER3 hmmscan tables, target = family; gff3: a "
+            "protein_match per called protein or domain; jsonl: a metadata record, then one object per row.",
+        ),
+    ] = "tsv",
     out: Out = "-",
     threads: Threads = 0,
 ) -> None:
@@ -88,12 +96,14 @@ def predict(
     Examples:
       classify-cnn predict examples/queries.fasta
       classify-cnn predict --domains examples/multidomain.fasta
+      classify-cnn predict --domains --format domtblout examples/multidomain.fasta > domains.domtblout
       classify-cnn predict --fast --threads 0 proteome.fasta > calls.tsv
       cat queries.fasta | classify-cnn predict - --top-k 3 > calls.tsv
       prep-msa place q.fa | predict-ss predict - | encode-vae encode - | classify-cnn predict -
     """
     if fast and domains:
         raise InputError("--fast gives per-protein calls; --domains takes the full chain")
+    tables.check_format(fmt, domains, top_k)
     search = {"evalue": evalue, "max_candidates": max_candidates, "fallback_evalue": fallback_evalue}
     classifier = FamilyClassifier(
         model, frames, vae, ss, threshold, **search, threads=resolve_threads(threads), fast=fast
@@ -106,9 +116,18 @@ def predict(
         with ctx.obj.progress() as bar:
             task = bar.add_task("classifying", total=len(records))
             results = run_chain(records, batch_size, partial(bar.advance, task))
-    header = tables.provenance(classifier, domains)
-    text = tables.format_domains(results, header) if domains else tables.format_calls(results, top_k, header)
-    write_text(text, out, stdout=ctx.obj.stdout)
+    write_text(tables.format_table(fmt, results, domains, top_k, classifier), out, stdout=ctx.obj.stdout)
+
+
+@app.command()
+def families(ctx: typer.Context, model: Model = None, out: Out = "-") -> None:
+    """List every family of a model: TSV family, frame_length, frame_sequences (the sequences its frame HMM was built
+    from), accession and description (NA where the frames file gives none).
+
+    Example:
+      classify-cnn families > families.tsv
+    """
+    write_text(tables.format_families(model), out, stdout=ctx.obj.stdout)
 
 
 register(app)

@@ -182,12 +182,12 @@ class FamilyClassifier:
         self.check_fingerprints(fps)
         scores = self._own_frame_scores(fps)
         out: list[tuple[str, list[Candidate]]] = []
-        rows = zip(fps.ids, fps.frames, fps.evalues.tolist(), fps.scores.tolist(), strict=True)
-        for qid, frame, evalue, bits in rows:
+        rows = zip(fps.ids, fps.frames, fps.evalues.tolist(), fps.scores.tolist(), fps.spans.tolist(), strict=True)
+        for qid, frame, evalue, bits, (_, start, end) in rows:
             if not out or out[-1][0] != qid:
                 out.append((qid, []))
             if frame is not None:
-                out[-1][1].append(Candidate(frame, next(scores), evalue, bits))
+                out[-1][1].append(Candidate(frame, next(scores), evalue, bits, start, end))
         return out
 
     def classify(self, fps: Fingerprints) -> list[Call]:

@@ -86,12 +86,12 @@ class FastPath:
         return family_scores(probs, [p.family for p in placements], self.frames.families)
 
     def candidates(self, records: Sequence[Record], k: int | None = None) -> list[list[Candidate]]:
-        """Each record's first k (default: the rule's) prefilter families with its aa CNN score, E-value and bits."""
+        """Each record's first k (default: the rule's) prefilter families with its aa CNN score and hit."""
         top = self.prefilter.top([r.seq for r in records], k or self.rule.top_k_)
         placed = forced_candidates(self.frames, records, top, self.threads)
         flat = [p for cands in placed for p in cands]
         scores = iter(self.scores(flat).tolist())
-        return [[Candidate(p.family, next(scores), p.evalue, p.score) for p in cands] for cands in placed]
+        return [[Candidate(p.family, next(scores), p.evalue, p.score, *p.span) for p in cands] for cands in placed]
 
     def calls(self, records: Sequence[Record]) -> list[Call | None]:
         """The accepted call of each record, None where the fast path is not sure (the full chain decides)."""

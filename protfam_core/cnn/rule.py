@@ -34,13 +34,15 @@ FOLDS = 5  # the fast rule's cross-validation folds of the validation rows
 
 
 class Candidate(NamedTuple):
-    """One candidate family of a query: the CNN score of its placement in that frame and the search hit's E-value
-    and bit score (what a HMMER table reports of the hit)."""
+    """One candidate family of a query: the CNN score of its placement in that frame, the search hit's E-value and
+    bit score and the placed domain's 1-based span on the query (what a HMMER table or a GFF3 feature reports)."""
 
     family: str
     score: float
     evalue: float = math.nan  # NaN where no search produced it (fingerprint input)
     bits: float = math.nan
+    start: int = 0  # 0 0: no span known
+    end: int = 0
 
 
 @dataclass(frozen=True)
