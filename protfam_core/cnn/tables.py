@@ -50,11 +50,6 @@ class Provenance:
                 "bundles": bundles}  # fmt: skip
 
 
-def provenance(classifier: FamilyClassifier, domains: bool = False, tool: str = "classify-cnn") -> str:
-    """The '#' line of a table of this classifier's calls."""
-    return Provenance.of(classifier, domains, tool).comment()
-
-
 @dataclass(frozen=True)
 class Families:
     """What a table says of each family beyond its name: frame length (the HMM's match states) and accession."""
