@@ -140,11 +140,11 @@ def _called(rows: Iterable[Domain]) -> list[Domain]:
 def format_tblout(calls: Iterable[Call], prov: Provenance, families: Families) -> str:
     """HMMER3 --tblout as hmmscan writes it (target = family, query = protein): one line per called protein, its hit
     behind the call (full sequence and best domain: the same placement); bias 0 and the domain-number columns 1 (one
-    placement per hit, no bias computed); the CNN score as `cnn_score=` in the description. Unassigned proteins get no
-    line, as HMMER reports no hit."""
+    placement per hit, no bias computed); the CNN score as `cnn_score=` in the description; `nan` where no search
+    made the hit (fingerprints without frames). Unassigned proteins get no line, as HMMER reports no hit."""
     lines = [prov.comment(), *_TBLOUT_HEAD]
     for d in _called(as_domain(c) for c in calls):
-        e, bits = _number(d.evalue, "9.3g"), _number(d.bits, "6.1f")
+        e, bits = format(d.evalue, "9.3g"), format(d.bits, "6.1f")  # nan where unknown: a float to every reader
         lines.append(f"{d.family:<20} {families.accessions[d.family]:<10} {d.query_id:<20} {'-':<10} {e} {bits}"
                      f"   0.0 {e} {bits}   0.0   1.0   1   0   0   1   1   1   1 cnn_score={d.score:.6f}")  # fmt: skip
     return "\n".join(lines) + "\n"
@@ -170,7 +170,7 @@ def format_domtblout(domains: Sequence[Domain], prov: Provenance, families: Fami
     unknown (NaN, 0); the CNN score as `cnn_score=` in the description."""
     lines = [prov.comment(), *_DOMTBLOUT_HEAD]
     for d, n, of in _by_family(domains):
-        e, bits, width = _number(d.evalue, "9.3g"), _number(d.bits, "6.1f"), families.widths[d.family]
+        e, bits, width = format(d.evalue, "9.3g"), format(d.bits, "6.1f"), families.widths[d.family]
         lines.append(f"{d.family:<20} {families.accessions[d.family]:<10} {width:5d} {d.query_id:<20} {'-':<10} "
                      f"{d.length:5d} {e} {bits}   0.0 {n:3d} {of:3d} {e} {e} {bits}   0.0 {1:5d} {width:5d} "
                      f"{d.start:5d} {d.end:5d} {d.start:5d} {d.end:5d}  nan cnn_score={d.score:.6f}")  # fmt: skip

@@ -4,6 +4,7 @@ same tblout as the one-shot call; `classify-cnn families` lists the shipped mode
 
 import io
 import json
+import math
 import subprocess
 from pathlib import Path
 from urllib.parse import unquote
@@ -168,6 +169,18 @@ def test_bad_combinations_are_one_line_errors(args: list[str], message: str, tmp
     code, text, err = _predict(str(QUERIES), *args, "-o", str(out))
     assert code == 2 and not text and not out.exists()
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_fingerprints_without_frames(tmp_path: Path) -> None:
+    """Calls of fingerprints without frames (every family a candidate, no search): tblout still reads, with nan
+    E-values and bit scores; GFF3 has no span to place them on, a one-line error and no file."""
+    rows = str(ROOT / "galaxy_wrappers" / "test-data" / "placed_il8_fingerprints.tsv")
+    code, text, err = _predict(rows, "--format", "tblout")
+    hits = [hit for q in SearchIO.parse(io.StringIO(text), "hmmer3-tab") for hit in q]
+    assert code == 0 and hits and all(math.isnan(h.evalue) and math.isnan(h.bitscore) for h in hits), err
+    out = tmp_path / "calls.gff3"
+    code, text, err = _predict(rows, "--format", "gff3", "-o", str(out))
+    assert code == 2 and "needs the span of a placement" in err and err.count("\n") == 1 and not out.exists()
 
 
 def test_families_lists_the_shipped_model() -> None:
