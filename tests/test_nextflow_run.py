@@ -269,14 +269,15 @@ def test_predictss_predict(modules_out: Path) -> None:
 
 
 def test_encodevae_encode(modules_out: Path) -> None:
-    """Stage 3: framed fingerprints (query_id, frame, domain, start, end, evalue, bits, length, 90 floats), as the
-    command line writes them."""
+    """Stage 3: framed fingerprints (query_id, frame, domain, start, end, evalue, bits, length, hmm_from,
+    hmm_to, 90 floats), as the command line writes them."""
     produced = modules_out / "encodevae_encode" / "queries.fingerprints.tsv"
     table = tsv_rows(produced)
-    assert table[0][:9] == ["query_id", "frame", "domain", "start", "end", "evalue", "bits", "length", "aa1"]
+    fixed = ["query_id", "frame", "domain", "start", "end", "evalue", "bits", "length", "hmm_from", "hmm_to"]
+    assert table[0][:11] == [*fixed, "aa1"]
     assert table[0][-1] == "sa30"
     assert [r[0] for r in table[1:]] == fasta_ids(TEST_DATA / "queries.fasta")
-    assert all(len(r) == 98 for r in table)
+    assert all(len(r) == 100 for r in table)
     assert produced.read_text() == (TEST_DATA / "fingerprints_placed.tsv").read_text()
 
 

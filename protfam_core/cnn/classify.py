@@ -205,11 +205,12 @@ class FamilyClassifier:
             raise InputError("domain calls need placements of every domain: prep-msa place --domains")
         scores = self._own_frame_scores(fps)
         hits: dict[str, list[Domain]] = {}
-        values = fps.evalues.tolist(), fps.scores.tolist(), fps.lengths.tolist()
-        for qid, frame, (_, start, end), *hit in zip(fps.ids, fps.frames, fps.spans.tolist(), *values, strict=True):
+        values = fps.evalues.tolist(), fps.scores.tolist(), fps.lengths.tolist(), fps.hmm_spans.tolist()
+        for qid, frame, (_, start, end), *hit, columns in zip(fps.ids, fps.frames, fps.spans.tolist(), *values,
+                                                               strict=True):  # fmt: skip
             hits.setdefault(qid, [])
             if frame is not None:
-                hits[qid].append(Domain(qid, frame, start, end, next(scores), *hit))
+                hits[qid].append(Domain(qid, frame, start, end, next(scores), *hit, *columns))
         return hits
 
     def domains(self, fps: Fingerprints) -> list[Domain]:

@@ -234,7 +234,8 @@ class CallingRule(CardRule):
 
 class Domain(NamedTuple):
     """One domain hit of a query: its frame, CNN score, independent E-value, 1-based inclusive span, the bit score
-    of its placement (NaN where unknown) and the query's length (0 where unknown), as a HMMER domain table has them."""
+    of its placement (NaN where unknown), the query's length and the frame columns it fills (0 where unknown), as a
+    HMMER domain table has them."""
 
     query_id: str
     family: str
@@ -244,6 +245,8 @@ class Domain(NamedTuple):
     evalue: float
     bits: float = math.nan
     length: int = 0
+    hmm_from: int = 0
+    hmm_to: int = 0
 
 
 def span_overlap(a: tuple[int, int], b: tuple[int, int]) -> float:

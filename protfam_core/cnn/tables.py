@@ -166,14 +166,15 @@ def _by_family(domains: Sequence[Domain]) -> list[tuple[Domain, int, int]]:
 def format_domtblout(domains: Sequence[Domain], prov: Provenance, families: Families) -> str:
     """HMMER3 --domtblout as hmmscan writes it (target = family, query = protein): one line per called domain with
     its independent E-value and bit score (also in the full-sequence and c-Evalue columns: each domain is placed and
-    scored alone), hmm coords 1..frame length (the frame's width), ali and env coords the domain's span, acc and bias
-    unknown (NaN, 0); the CNN score as `cnn_score=` in the description."""
+    scored alone), hmm coords the first and last frame column the placement fills, ali and env coords the domain's
+    span, acc and bias unknown (nan, 0); tlen the frame's width; the CNN score as `cnn_score=` in the description."""
     lines = [prov.comment(), *_DOMTBLOUT_HEAD]
     for d, n, of in _by_family(domains):
         e, bits, width = format(d.evalue, "9.3g"), format(d.bits, "6.1f"), families.widths[d.family]
+        coords = " ".join(f"{x:5d}" for x in (d.hmm_from, d.hmm_to, d.start, d.end, d.start, d.end))
         lines.append(f"{d.family:<20} {families.accessions[d.family]:<10} {width:5d} {d.query_id:<20} {'-':<10} "
-                     f"{d.length:5d} {e} {bits}   0.0 {n:3d} {of:3d} {e} {e} {bits}   0.0 {1:5d} {width:5d} "
-                     f"{d.start:5d} {d.end:5d} {d.start:5d} {d.end:5d}  nan cnn_score={d.score:.6f}")  # fmt: skip
+                     f"{d.length:5d} {e} {bits}   0.0 {n:3d} {of:3d} {e} {e} {bits}   0.0 {coords}  nan "
+                     f"cnn_score={d.score:.6f}")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

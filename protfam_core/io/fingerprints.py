@@ -29,7 +29,7 @@ LATENT_DIM = 30  # the paper's fingerprint size, and the authors' file format
 HEADER_FIRST_FIELDS = frozenset({"id", "seq_id", "query_id", "family", "name"})
 
 
-FRAMED_HEADER = ("query_id", "frame", "domain", "start", "end", "evalue", "bits", "length")
+FRAMED_HEADER = ("query_id", "frame", "domain", "start", "end", "evalue", "bits", "length", "hmm_from", "hmm_to")
 NO_FRAME = "-"
 NPY_WIDTHS = (LATENT_DIM, len(CHANNEL_ORDER) * LATENT_DIM)  # one channel (the authors' files) or aa, ss, sa
 FORMAT = 2  # the fingerprint TSV format encode-vae writes and every reader checks (docs/formats.md)
@@ -42,9 +42,10 @@ class Fingerprints:
 
     Fingerprints of placed queries (`encode-vae encode` on a placement file) also carry the frame each row was placed
     in, that placement's E-value and bit score (`scores`, Placement.score), `spans`: (domain number, start, end)
-    on the query (domain 0: a hit's best domain; see Placement.domain) and `lengths` (the query's length, 0 where
-    unknown); a query without any candidate frame has one row with frame None and NaN values, so that every query of
-    the input still comes out of the next stage.
+    on the query (domain 0: a hit's best domain; see Placement.domain), `lengths` (the query's length, 0 where
+    unknown) and `hmm_spans`: the first and last frame column the placement fills (0 0 where unknown); a query
+    without any candidate frame has one row with frame None and NaN values, so that every query of the input still
+    comes out of the next stage.
     """
 
     ids: list[str]
@@ -56,12 +57,15 @@ class Fingerprints:
     frames_ref: str | None = None  # the frames version the placements were made in (framed fingerprints)
     scores: np.ndarray | None = None  # the placements' bit scores (framed fingerprints; NaN where not given)
     lengths: np.ndarray | None = None  # the queries' lengths (framed fingerprints; 0 where not given)
+    hmm_spans: np.ndarray | None = None  # (n, 2) frame columns from, to (framed fingerprints; 0 0 where not given)
 
     def __post_init__(self) -> None:
         if self.frames is not None and self.scores is None:
             object.__setattr__(self, "scores", np.full(len(self.frames), np.nan))
         if self.frames is not None and self.lengths is None:
             object.__setattr__(self, "lengths", np.zeros(len(self.frames), np.int64))
+        if self.frames is not None and self.hmm_spans is None:
+            object.__setattr__(self, "hmm_spans", np.zeros((len(self.frames), 2), np.int64))
 
     @property
     def dim(self) -> int:
@@ -85,6 +89,7 @@ class Fingerprints:
             self.frames_ref,
             self.scores[keep],
             self.lengths[keep],
+            self.hmm_spans[keep],
         )
 
 
@@ -113,7 +118,8 @@ def concat(parts: Sequence[Fingerprints]) -> Fingerprints:
         if len(refs) != 1:
             raise InputError(f"fingerprints of placements in different frames given together: {sorted(map(str, refs))}")
         scores, lengths = np.concatenate([p.scores for p in parts]), np.concatenate([p.lengths for p in parts])
-        return Fingerprints(ids, vectors, model, frames, evalues, spans, refs.pop(), scores, lengths)
+        hmm_spans = np.concatenate([p.hmm_spans for p in parts])
+        return Fingerprints(ids, vectors, model, frames, evalues, spans, refs.pop(), scores, lengths, hmm_spans)
     if len(framed) > 1:
         raise InputError("fingerprints of placed queries (with a frame column) and plain ones given together")
     return Fingerprints(ids, vectors, model)
@@ -235,9 +241,7 @@ def parse_fingerprints(name: str, text: str, dim: int | None = None) -> Fingerpr
         lines = itertools.chain([first], lines)
     head = tuple(f.strip() for f in first[1][: len(FRAMED_HEADER)])
     if head[:6] == FRAMED_HEADER[:6] and head != FRAMED_HEADER:
-        raise InputError(
-            f"{name}: framed fingerprints without the bits and length columns (a draft): encode them again"
-        )
+        raise InputError(f"{name}: framed fingerprints of a draft without bits, length, hmm_from, hmm_to: encode again")
     if head == FRAMED_HEADER:
         if contract is None:
             raise InputError(f"{name}: framed fingerprints without their '{_VERSION_LINE}{FORMAT}; ...' line")
@@ -266,16 +270,15 @@ def parse_fingerprints(name: str, text: str, dim: int | None = None) -> Fingerpr
 def _parse_framed(
     name: str, rows: Iterator[tuple[int, list[str]]], dim: int | None, model: str | None, frames_ref: str | None
 ) -> Fingerprints:
-    """`query_id frame domain start end evalue bits length v1..vd` rows after their header; a query's rows are next to
-    each other, a frame-less row is all NA; coordinates, E-values, bit scores and lengths as the placements' contract
-    has them,
-    frames of the frames version the file names."""
+    """`query_id frame domain start end evalue bits length hmm_from hmm_to v1..vd` rows after their header; a query's
+    rows are next to each other, a frame-less row is all NA; coordinates, E-values, bit scores and lengths as the
+    placements' contract has them, frames (and frame columns) of the frames version the file names."""
     if not model or not frames_ref:
         raise InputError(f"{name}: framed fingerprints name their model and frames on their first line")
-    known = _frame_names(name, frames_ref)
+    known = _frame_widths(name, frames_ref)
     width = len(next(rows)[1])
     fixed = len(FRAMED_HEADER)
-    ids, frames, evalues, bits, lengths, vectors, spans = [], [], [], [], [], [], []
+    ids, frames, evalues, bits, lengths, hmm_spans, vectors, spans = [], [], [], [], [], [], [], []
     seen: set[str] = set()
     for lineno, fields in rows:
         fields = [f.strip() for f in fields]
@@ -297,6 +300,7 @@ def _parse_framed(
             evalues.append(np.nan)
             bits.append(np.nan)
             lengths.append(0)
+            hmm_spans.append((0, 0))
             spans.append((0, 0, 0))
             vectors.append(np.full(width - fixed, np.nan))
         else:
@@ -315,8 +319,12 @@ def _parse_framed(
                 raise InputError(f"{name}: line {lineno}: bits {fields[6]!r} is not a finite bit score (or NA)")
             if not fields[7].isdigit() or 0 < int(fields[7]) < span[2]:
                 raise InputError(f"{name}: line {lineno}: length {fields[7]!r} is not a query length >= end (or 0)")
+            columns = tuple(int(f) for f in fields[8:10] if f.isdigit())
+            if len(columns) != 2 or (columns != (0, 0) and not 1 <= columns[0] <= columns[1] <= known[frame]):
+                raise InputError(f"{name}: line {lineno}: hmm_from, hmm_to {fields[8:10]} are not columns of {frame}")
             frames.append(frame)
             lengths.append(int(fields[7]))
+            hmm_spans.append(columns)
             spans.append(span)
             evalues.append(evalue)
             bits.append(score)
@@ -333,15 +341,17 @@ def _parse_framed(
         raise InputError(f"{name}: fingerprints have {arr.shape[1]} values, expected {dim}")
     evalues_, scores = np.array(evalues, dtype=np.float64), np.array(bits, dtype=np.float64)
     spans_, lengths_ = np.array(spans, dtype=np.int64), np.array(lengths, dtype=np.int64)
-    return Fingerprints(ids, arr, model, tuple(frames), evalues_, spans_, frames_ref, scores, lengths_)
+    hmm_ = np.array(hmm_spans, dtype=np.int64).reshape(len(ids), 2)
+    return Fingerprints(ids, arr, model, tuple(frames), evalues_, spans_, frames_ref, scores, lengths_, hmm_)
 
 
-def _frame_names(name: str, frames_ref: str) -> frozenset[str]:
-    """The frames of the frames version a framed file names (through the placements' one frames loader)."""
+def _frame_widths(name: str, frames_ref: str) -> dict[str, int]:
+    """The frames of the frames version a framed file names, with their widths (through the placements' one frames
+    loader)."""
     from protfam_core.io.placements import frame_widths
 
     try:
-        return frozenset(frame_widths(frames_ref))
+        return dict(frame_widths(frames_ref))
     except ModelError as exc:
         raise ModelError(f"{name}: the frames {frames_ref} of the fingerprints cannot be loaded ({exc})") from None
 
@@ -464,24 +474,27 @@ def tsv_text(ids: Sequence[str], z: np.ndarray, model_id: str) -> str:
 
 def framed_tsv_text(fps: Fingerprints) -> str:
     """encode-vae's fingerprints of placed queries: '# model' comment, header `query_id frame domain start end evalue
-    bits length aa1.. sa30`, one row per candidate placement (a query without any: frame '-' and NA), floats as repr
-    (exact round trip)."""
+    bits length hmm_from hmm_to aa1.. sa30`, one row per candidate placement (a query without any: frame '-' and NA),
+    floats as repr (exact round trip)."""
     dim = fps.dim // len(CHANNEL_ORDER)
     head = [*FRAMED_HEADER] + [f"{ch}{i + 1}" for ch in CHANNEL_ORDER for i in range(dim)]
     lines = [
         f"{_VERSION_LINE}{FORMAT}; model {fps.model}; frames {fps.frames_ref}; columns: query_id, frame, domain, "
-        f"start, end, evalue, bits of the placement, query length, channel aa, ss, sa x z_mean 1..{dim}",
+        f"start, end, evalue, bits of the placement, query length, frame columns from, to, channel aa, ss, sa x "
+        f"z_mean 1..{dim}",
         "\t".join(head),
     ]
     missing = "\t".join(["NA"] * (len(FRAMED_HEADER) - 2 + fps.dim))
-    rows = zip(fps.ids, fps.frames, fps.spans.tolist(), fps.evalues, fps.scores, fps.lengths, fps.vectors, strict=True)
-    for qid, frame, (domain, start, end), evalue, bits, length, row in rows:
+    columns = fps.evalues, fps.scores, fps.lengths, fps.hmm_spans.tolist(), fps.vectors
+    for qid, frame, (domain, start, end), evalue, bits, length, (hmm_from, hmm_to), row in zip(
+        fps.ids, fps.frames, fps.spans.tolist(), *columns, strict=True
+    ):
         if frame is None:
             lines.append(f"{qid}\t{NO_FRAME}\t{missing}")
             continue
         shown = "\t".join("NA" if np.isnan(x) else repr(float(x)) for x in (evalue, bits))
         floats = "\t".join(repr(float(x)) for x in row)
-        lines.append(f"{qid}\t{frame}\t{domain}\t{start}\t{end}\t{shown}\t{length}\t{floats}")
+        lines.append(f"{qid}\t{frame}\t{domain}\t{start}\t{end}\t{shown}\t{length}\t{hmm_from}\t{hmm_to}\t{floats}")
     return "\n".join([*lines, f"# end: {len(fps)} rows"]) + "\n"
 
 

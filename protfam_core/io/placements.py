@@ -58,6 +58,12 @@ class Placement:
         placed = self.positions[self.positions >= 0]
         return (int(placed.min()) + 1, int(placed.max()) + 1) if placed.size else (0, 0)
 
+    @property
+    def columns(self) -> tuple[int, int]:
+        """1-based inclusive frame columns the placed domain fills, first to last (a HMMER table's hmm from, to)."""
+        filled = np.flatnonzero(self.positions >= 0)
+        return (int(filled[0]) + 1, int(filled[-1]) + 1) if filled.size else (0, 0)
+
 
 @dataclass(frozen=True)
 class Query:

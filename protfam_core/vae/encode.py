@@ -96,7 +96,7 @@ class Fingerprinter:
         width = len(CHANNEL_ORDER) * self.latent_dim
         placed = iter(z.reshape(len(z), width).astype(np.float64))
         blank = np.full(width, np.nan)
-        ids, rows, frames, evalues, scores, lengths, spans = [], [], [], [], [], [], []
+        ids, rows, frames, evalues, scores, lengths, columns, spans = [], [], [], [], [], [], [], []
         for q in queries:
             for p in q.candidates or (None,):
                 ids.append(q.id)
@@ -105,12 +105,16 @@ class Fingerprinter:
                 evalues.append(p.evalue if p is not None else np.nan)
                 scores.append(p.score if p is not None else np.nan)
                 lengths.append(len(q.sequence) if p is not None else 0)
+                columns.append(p.columns if p is not None else (0, 0))
                 spans.append((p.domain, *p.span) if p is not None else (0, 0, 0))
         vectors = np.array(rows, dtype=np.float64).reshape(len(rows), width)
         evalues_, spans_ = np.array(evalues, dtype=np.float64), np.array(spans, dtype=np.int64).reshape(len(rows), 3)
         frames_ref = queries[0].frames if queries else None
         scores_, lengths_ = np.array(scores, dtype=np.float64), np.array(lengths, dtype=np.int64)
-        return Fingerprints(ids, vectors, self.model_id, tuple(frames), evalues_, spans_, frames_ref, scores_, lengths_)
+        columns_ = np.array(columns, dtype=np.int64).reshape(len(rows), 2)
+        return Fingerprints(
+            ids, vectors, self.model_id, tuple(frames), evalues_, spans_, frames_ref, scores_, lengths_, columns_
+        )
 
     def decode(self, fingerprints: np.ndarray) -> dict[str, np.ndarray]:
         """Per channel (n, width, k) sigmoid outputs of the decoders for (n, 3, latent) fingerprints."""
