@@ -1,4 +1,4 @@
-"""Alphabet and sequence I/O on real files from ../shared/data."""
+"""Alphabet and sequence I/O on real files (fixtures cut from ../shared/data, tests/data)."""
 
 import gzip
 import io
@@ -13,9 +13,9 @@ from protfam_core.errors import InputError
 from protfam_core.io.alphabet import AA_SYMBOLS, SA_SYMBOLS, SS_SYMBOLS, decode, one_hot
 from protfam_core.io.seqio import read_alignment, read_sequences, sniff_format, write_fasta
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-FAMILIES = SHARED / "families" / "exthomfam"
-TUTORIAL = SHARED / "hmmer_tutorial"
+DATA = Path(__file__).resolve().parents[1] / "data"
+FAMILIES = DATA / "prep" / "families"
+TUTORIAL = DATA / "hmmer_tutorial"
 
 
 def test_alphabet_sizes_match_the_paper():
@@ -34,10 +34,10 @@ def test_one_hot_round_trip_and_unknown_rows():
 
 
 def test_reads_real_gzipped_family_fasta_upper_cased():
-    recs = read_sequences(FAMILIES / "tln.fasta.gz")
-    assert len(recs) > 1000
-    assert all(r.seq.isupper() for r in recs[:50])
-    assert recs[0].id == "S5VPP1_STRCU/369-543"
+    recs = read_sequences(FAMILIES / "Band_41_M.fasta.gz")
+    assert len(recs) == 30
+    assert all(r.seq.isupper() for r in recs)
+    assert recs[0].id == "S4RE86_PETMA/101-216"
 
 
 def test_crlf_and_stdin(tmp_path):
@@ -47,7 +47,7 @@ def test_crlf_and_stdin(tmp_path):
 
 
 def test_stockholm_and_clustal_alignments(tmp_path):
-    sto = read_alignment(TUTORIAL / "Pkinase.sto")
+    sto = read_alignment(TUTORIAL / "Pkinase.sto.gz")
     assert len(sto) == 38 and len({len(r.seq) for r in sto}) == 1
     clustal = tmp_path / "x.aln"
     clustal.write_text("CLUSTAL W (1.83) multiple sequence alignment\n\n\nseq1  AC-DE\nseq2  ACFDE\n")
