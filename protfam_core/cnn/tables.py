@@ -64,9 +64,12 @@ class Families:
 
 
 def _json_value(text: str) -> Any:
+    """A setting's number as a JSON number; text where it is none (or infinite: JSON has no infinity)."""
     try:
         value = float(text)
     except ValueError:
+        return text
+    if not math.isfinite(value):
         return text
     return int(value) if text.lstrip("-").isdigit() else value
 
