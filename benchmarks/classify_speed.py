@@ -1,10 +1,17 @@
 """`classify-cnn predict` against pyhmmer hmmsearch and hmmscan as whole processes, on the same frames, same run.
 
-Queries: the first N test-split sequences of a dataset (all of them if it has fewer). For each thread count:
+Queries (`--input`): `members`, the first N test-split sequences of a dataset (all of them if it has fewer);
+`unknown`, N sequences of the open set's test half (families the model does not know; repeated with unique ids up to
+N); `proteome`, a whole proteome FASTA (`--proteome`, e.g. pyhmmer's packaged 938293.PRJEB85.HG003687.faa, 2,100
+predicted proteins that no choice of protfam saw). For each thread count:
 - protfam: `classify-cnn predict q.fasta -j T` (the shipped chain or --model);
 - the anchor: a process that loads the frame HMMs the CNN pins, runs pyhmmer (hmmsearch, then hmmscan) with T
   threads and writes each query's best family, unassigned above an E-value cut chosen with the CNN's calling rule
-  on the same validation sets (val split + the open set's val half; `hmmer_anchor.calibrated_cut`, not timed).
+  on the same validation sets (val split + the open set's val half; `hmmer_anchor.calibrated_cut`, not timed);
+- the HMMER binary users run: `hmmsearch --cpu T -Z <families> --tblout` on the same frames, the best family of each
+  query with the same cut.
+Accuracy is counted where the truth is known (members: their family; unknown: `unassigned`); every figure also
+gives the share of queries called.
 Each process runs `--repeats` times, alternating; the median wall time counts, peak RSS (the process's own
 `ru_maxrss`) and the accuracy of its calls (unassigned counts as wrong) are reported, and the ratio
 protfam seq/s / anchor seq/s. protfam's modules are byte-compiled first, as a wheel install does (a checkout run
@@ -35,6 +42,7 @@ from hmmer_anchor import calibrated_cut, classify, load_hmms
 from protfam_core.io.seqio import Record, read_sequences, write_fasta
 
 MODES = ("hmmsearch", "hmmscan")
+PEERS = (*MODES, "hmmsearch_bin")  # pyhmmer in-process both ways, and the HMMER 3 hmmsearch binary
 # The anchor's process imports only pyhmmer and protfam's readers; the chain's modules are imported in main().
 
 
@@ -61,10 +69,18 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     return float(wall), int(rss_kb) / 1024
 
 
-def calls_of(path: Path) -> dict[str, str]:
-    """query_id -> family of a calls TSV (protfam's or the anchor's)."""
-    rows = [line.split("\t") for line in path.read_text().splitlines() if line and not line.startswith("#")]
-    return {r[0]: r[1] for r in rows[1:]}
+def calls_of(path: Path, cut: float | None = None) -> dict[str, str]:
+    """query_id -> family of a calls TSV (protfam's or the anchor's), or (with `cut`) of hmmsearch's --tblout: the
+    best-scoring family of each sequence with E <= cut (sequences without one are absent: unassigned)."""
+    lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    if cut is None:
+        return {r[0]: r[1] for r in (line.split("\t") for line in lines[1:])}
+    best: dict[str, tuple[float, str]] = {}
+    for fields in (line.split() for line in lines):
+        seq, family, evalue, score = fields[0], fields[2], float(fields[4]), float(fields[5])
+        if evalue <= cut and score > best.get(seq, (-float("inf"), ""))[0]:
+            best[seq] = (score, family)
+    return {seq: family for seq, (_, family) in best.items()}
 
 
 def anchor_process(args: argparse.Namespace) -> None:
@@ -82,7 +98,8 @@ def stages(clf, records: list[Record]) -> dict[str, float]:
     t0 = time.perf_counter()
     found = candidate_placements(clf.frames, records, clf.settings.search, clf.threads)
     t1 = time.perf_counter()
-    ss_sa = dict(zip((r.id for r in records), clf.ss_predictor.predict([r.seq for r in records]), strict=True))
+    placed = [r for r in records if found[r.id]]  # as the chain does: SS/SA only where there is a placement
+    ss_sa = dict(zip((r.id for r in placed), clf.ss_predictor.predict([r.seq for r in placed]), strict=True))
     t2 = time.perf_counter()
     placements = [p for r in records for p in found[r.id]]
     fingerprints = clf.fingerprinter.transform(placements, [ss_sa[p.query_id] for p in placements])
@@ -122,6 +139,8 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="CNN bundle (default: the shipped one)")
     ap.add_argument("--rss-n", type=int, default=0, help="also one protfam run on this many sequences")
     ap.add_argument("--fast", action="store_true", help="also time `classify-cnn predict --fast`")
+    ap.add_argument("--input", choices=("members", "unknown", "proteome"), default="members", help="the queries")
+    ap.add_argument("--proteome", help="the proteome FASTA of --input proteome")
     ap.add_argument("--out", default="build/bench/speed.json")
     ap.add_argument("--anchor", choices=MODES, help=argparse.SUPPRESS)  # the anchor's own process
     ap.add_argument("--hmm", help=argparse.SUPPRESS)
@@ -142,14 +161,25 @@ def main() -> None:
     from protfam_core.msa.open_set import unknown_records
 
     data = load_dataset(args.dataset)
-    records, labels = data.records("test")[: args.n], data.labels("test")[: args.n]
-    truth = dict(zip((r.id for r in records), labels, strict=True))
+    if args.input == "members":
+        records, labels = data.records("test")[: args.n], data.labels("test")[: args.n]
+    elif args.input == "unknown":
+        strangers, _ = unknown_records(data, "test")
+        records = [Record(f"{r.id}#{i}", r.seq) for i in range(-(-args.n // len(strangers))) for r in strangers]
+        records = records[: args.n]
+        labels = ["unassigned"] * len(records)
+    else:
+        if not args.proteome:
+            raise SystemExit("--input proteome needs --proteome FASTA")
+        records, labels = read_sequences(args.proteome), []
+    truth = dict(zip((r.id for r in records), labels, strict=True)) if labels else {}
     clf = FamilyClassifier(args.model, threads=args.threads[-1])
     hmm = str(clf.frames_bundle.file("hmm"))
     hmms = load_hmms(hmm)
     unknown_val, _ = unknown_records(data, "val")
     cuts = {m: calibrated_cut(hmms, data.records("val"), data.labels("val"), unknown_val, m) for m in MODES}
-    res: dict = {"command": f"python {shlex.join(sys.argv)}", "sequences": len(records), "model": clf.cnn_bundle.ref}
+    res: dict = {"command": f"python {shlex.join(sys.argv)}", "input": args.input, "sequences": len(records),
+                 "model": clf.cnn_bundle.ref}  # fmt: skip
     res["anchor_evalue_cuts"] = cuts
     me = [sys.executable, str(Path(__file__).resolve())]
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,7 +187,7 @@ def main() -> None:
         write_fasta(records, queries)
         model = ["--model", args.model] if args.model else []
         for threads in args.threads:
-            out = {name: Path(tmp) / f"{name}.tsv" for name in ("protfam", *MODES)}
+            out = {name: Path(tmp) / f"{name}.tsv" for name in ("protfam", *PEERS)}
             out["protfam_fast"] = Path(tmp) / "protfam_fast.tsv"
             cmds = {"protfam": ["classify-cnn", "predict", str(queries), "-j", str(threads), "-o", str(out["protfam"])]}
             cmds["protfam"] += model
@@ -166,6 +196,9 @@ def main() -> None:
             for m in MODES:
                 cmds[m] = [*me, "--anchor", m, "--hmm", hmm, "--cut", repr(cuts[m]), "--queries", str(queries)]
                 cmds[m] += ["--threads", str(threads), "--out", str(out[m])]
+            cmds["hmmsearch_bin"] = ["hmmsearch", "--cpu", str(threads), "-Z", str(len(hmms)), "--domZ",
+                                     str(len(hmms)), "--noali", "-o", "/dev/null", "--tblout",
+                                     str(out["hmmsearch_bin"]), hmm, str(queries)]  # fmt: skip
             runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
             for _ in range(args.repeats):
                 for name, cmd in cmds.items():
@@ -173,15 +206,18 @@ def main() -> None:
             per: dict[str, dict] = {}
             for name, got in runs.items():
                 wall = statistics.median(w for w, _ in got)
-                called = calls_of(out[name])
+                called = calls_of(out[name], cuts["hmmsearch"] if name == "hmmsearch_bin" else None)
+                family = [called.get(r.id, "unassigned") for r in records]
                 per[name] = {
                     "wall_s": wall,
                     "seqs_per_s": len(records) / wall,
                     "peak_rss_mb": max(r for _, r in got),
-                    "accuracy": sum(called[q] == t for q, t in truth.items()) / len(truth),
-                    "unassigned": sum(called[q] == "unassigned" for q in truth) / len(truth),
+                    "called": sum(f != "unassigned" for f in family) / len(records),
                 }
-            for m in MODES:
+                if truth:
+                    right = sum(f == truth[r.id] for r, f in zip(records, family, strict=True))
+                    per[name]["accuracy"] = right / len(truth)
+            for m in PEERS:
                 for name in ("protfam", "protfam_fast") if args.fast else ("protfam",):
                     per[name][f"ratio_to_{m}"] = per[m]["wall_s"] / per[name]["wall_s"]
             res[f"threads_{threads}"] = per
@@ -212,7 +248,8 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
     print(json.dumps(res, indent=2))
-    setup = [Path(args.dataset).name, f"-n {args.n}", *(f"--threads {t}" for t in args.threads)]
+    setup = [Path(args.dataset).name, f"--input {args.input}", f"-n {len(records)}"]
+    setup += [f"--threads {t}" for t in args.threads]
     setup += ["--fast"] * args.fast + [f"--rss-n {args.rss_n}"] * bool(args.rss_n)
     write_record("classify_speed", without_command(res), variant=" ".join(setup))
 
