@@ -312,27 +312,36 @@ def _axes(title: str, ylabel: str):
 
 
 def plot_speed_ratios(records: list[tuple[Path, dict]], out: Path) -> bool:
-    """Throughput of protfam over pyhmmer's, per setting, of the newest classify_speed record of each variant."""
-    bars: list[tuple[str, float, float]] = []
+    """Throughput of protfam over each peer's (pyhmmer hmmsearch and hmmscan, the hmmsearch binary where measured),
+    per setting, of the newest classify_speed record of each variant; one row per setting, the newest at the top."""
+    peers = (
+        ("hmmsearch", "/ pyhmmer hmmsearch"),
+        ("hmmscan", "/ pyhmmer hmmscan"),
+        ("hmmsearch_bin", "/ hmmsearch binary"),
+    )
+    rows: list[tuple[str, dict[str, float]]] = []
     for _, rec in newest_per_variant(records, "classify_speed"):
         fig = rec["figures"]
+        kind = fig.get("input", "members")
         settings = [(k.removeprefix("threads_") + " thr", v) for k, v in fig.items() if k.startswith("threads_")]
         if "rss_run" in fig:
             settings.append((f"{fig['rss_run'].get('sequences', 0):,} seq", fig["rss_run"]))
         for label, per in settings:
             for name, shown in (("protfam", "chain"), ("protfam_fast", "--fast")):
-                if "ratio_to_hmmsearch" in per.get(name, {}):
-                    ratios = per[name]
-                    when = (rec.get("date") or "")[:16].replace("T", " ")
-                    bars.append((f"{shown}\n{label}\n{when}", ratios["ratio_to_hmmsearch"], ratios["ratio_to_hmmscan"]))
-    if not bars:
+                ratios = {m: per[name][f"ratio_to_{m}"] for m, _ in peers if f"ratio_to_{m}" in per.get(name, {})}
+                if ratios:
+                    rows.append((f"{shown}, {kind}, {label}, {(rec.get('date') or '')[:10]}", ratios))
+    if not rows:
         return False
-    fig, ax = _axes("protfam throughput / pyhmmer's, same run (above 1: faster)", "ratio")
-    xs = range(len(bars))
-    ax.bar([x - 0.2 for x in xs], [b[1] for b in bars], 0.4, label="/ hmmsearch")
-    ax.bar([x + 0.2 for x in xs], [b[2] for b in bars], 0.4, label="/ hmmscan")
-    ax.axhline(1.0, color="black", lw=0.8)
-    ax.set_xticks(list(xs), [b[0] for b in bars], fontsize=8)
+    fig, ax = _axes("protfam throughput / the peer's, same run (right of 1: faster)", "")
+    fig.set_size_inches(8, 1.2 + 0.45 * len(rows))
+    height = 0.8 / len(peers)
+    for i, (m, legend) in enumerate(peers):
+        ys = [y + (i - 1) * height for y in range(len(rows))]
+        ax.barh(ys, [r[1].get(m, 0.0) for r in rows], height, label=legend)
+    ax.axvline(1.0, color="black", lw=0.8)
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=8)
+    ax.set_xlabel("ratio")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out)
