@@ -283,13 +283,14 @@ class FamilyClassifier:
         from protfam_core.io.seqio import parse_sequences, read_text
         from protfam_core.ss.predict import with_ss
 
-        name, text = (source, "") if source.endswith(".npy") else read_text(source, stdin)
-        stage = "fingerprints" if source.endswith(".npy") else stage_of(text)
+        npy = source.endswith(".npy")
+        name, text = (source, "") if npy else read_text(source, stdin)
+        stage = "fingerprints" if npy else stage_of(text)
         if stage == "sequences":
             return parse_sequences(name, text), None
         if self.fast_path is not None:
             raise InputError(f"--fast takes raw sequences; {name} holds {stage}")
-        if source.endswith(".npy"):
+        if npy:
             return None, read_fingerprints(source)
         if stage == "placements":
             frames = (self.frames_bundle.ref, self.frames.widths)  # the CNN's own frames version

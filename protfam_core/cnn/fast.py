@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from protfam_core.cnn.classify import family_scores
-from protfam_core.cnn.rule import Call, Candidate, FastRule, best_of
+from protfam_core.cnn.rule import Call, Candidate, FastRule
 from protfam_core.errors import ModelError
 from protfam_core.frames.frameset import FrameSet
 from protfam_core.frames.prefilter import KmerPrefilter
@@ -97,7 +97,7 @@ class FastPath:
         """The accepted call of each record, None where the fast path is not sure (the full chain decides)."""
         out: list[Call | None] = []
         for rec, cands in zip(records, self.candidates(records), strict=True):
-            best = best_of(cands, self.rule.top_k_)
+            best = self.rule.accepted(cands)
             ranked = tuple(sorted(cands, key=lambda c: -c.score))
-            out.append(Call(rec.id, best.family, best.score, ranked) if best and self.rule.accepts(best) else None)
+            out.append(Call(rec.id, best.family, best.score, ranked) if best is not None else None)
         return out

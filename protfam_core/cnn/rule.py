@@ -291,7 +291,7 @@ class DomainRule(CardRule):
         scores = sorted({0.0, *(d.score for h in hits for d in h)})
         evalues = sorted({math.inf, *(d.evalue for h in hits for d in h)})
 
-        def best_of(rules: list[tuple[float, float]]) -> tuple[float, float]:
+        def best_rule(rules: list[tuple[float, float]]) -> tuple[float, float]:
             values = [f1([resolve_domains("", h, t, e) for h in hits]) for t, e in rules]
             ties = [r for r, v in zip(rules, values, strict=True) if v >= max(values) - 1e-12]
             return ties[(len(ties) - 1) // 2]
@@ -300,9 +300,9 @@ class DomainRule(CardRule):
         for _ in range(self.rounds):
             moved = rule
             if self.by_evalue:
-                moved = best_of([(moved[0], e) for e in evalues])
+                moved = best_rule([(moved[0], e) for e in evalues])
             if self.by_score:
-                moved = best_of([(t, moved[1]) for t in scores])
+                moved = best_rule([(t, moved[1]) for t in scores])
             if moved == rule:
                 break
             rule = moved
@@ -361,10 +361,15 @@ class FastRule(CardRule):
         return FastRule.learned(top_k_=self.top_k_, threshold_=min(1.0, self.threshold_ * margin),
                                 evalue_=self.evalue_ / margin)  # fmt: skip
 
+    def accepted(self, candidates: Sequence[Candidate]) -> Candidate | None:
+        """The candidate this rule answers a query with, None where it leaves the query to the chain."""
+        best = best_of(candidates, self.top_k_)
+        return best if best is not None and self.accepts(best) else None
+
     def called(self, candidates: Sequence[Candidate]) -> str | None:
         """The family this rule calls from a query's candidates, None where it leaves the query to the chain."""
-        best = best_of(candidates, self.top_k_)
-        return best.family if best is not None and self.accepts(best) else None
+        best = self.accepted(candidates)
+        return best.family if best is not None else None
 
     def fit(
         self,

@@ -242,10 +242,11 @@ def format_table(
         return format_domains(rows, prov.comment()) if domains else format_calls(rows, top_k, prov.comment())
     if fmt == "jsonl":
         return format_jsonl(rows, domains, top_k, prov)
-    writers: dict[str, Callable[..., str]] = {"tblout": format_tblout, "domtblout": format_domtblout}
-    if fmt == "gff3":
-        rows = rows if domains else [as_domain(c) for c in rows]
-    return writers.get(fmt, format_gff3)(rows, prov, Families.of(classifier))
+    if fmt == "gff3" and not domains:
+        rows = [as_domain(c) for c in rows]
+    writers: dict[str, Callable[..., str]] = {"tblout": format_tblout, "domtblout": format_domtblout,
+                                              "gff3": format_gff3}  # fmt: skip
+    return writers[fmt](rows, prov, Families.of(classifier))
 
 
 FAMILY_COLUMNS = ("family", "frame_length", "frame_sequences", "accession", "description")
