@@ -4,10 +4,11 @@ Pipeline (paper section 2.1, plus what real Pfam-derived data needs): upper-case
 window for domains: ANK repeats are 33 residues, zinc fingers 30; the paper's full-length filter is `min_length=50,
 min_family_size=500`); merge source families that are the same family under several names; drop sequences whose
 residues or ids occur under two labels and exact duplicates within a label; drop families below `min_family_size`
-members (default 100); sample up to `per_family` per family (seeded; smaller families keep all); split 80/10/10
-(random, stratified per family, or by MMseqs2 identity clusters); align the TRAINING members only; apply the paper's
-two gap steps; build one hand-architecture HMM per family (the frame). Validation and test members are never aligned:
-they are placed into frames later, exactly like unlabelled queries.
+members (default 100, at least 5); sample up to `per_family` per family (seeded; smaller families keep all); split
+80/10/10 (random, stratified per family, or by MMseqs2 identity clusters; a small family keeps a val and a test member
+all the same); align the TRAINING members only; apply the paper's two gap steps; build one hand-architecture HMM per
+family (the frame). Validation and test members are never aligned: they are placed into frames later, exactly like
+unlabelled queries.
 
 The folder holds manifest.tsv, sequences.fasta, frames.hmm, alignments/<family>.afa and card.json, which is written
 last (the folder appears by an atomic rename, so a reader that sees card.json sees a complete dataset).
@@ -17,11 +18,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import io
 import json
 import math
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,10 +33,19 @@ from protfam_core import __version__
 from protfam_core.errors import InputError
 from protfam_core.frames.frameset import FrameSet
 from protfam_core.io.atomic import atomic_dir, sha256_file, write_text
-from protfam_core.io.seqio import Record, format_fasta, read_alignment, read_sequences
+from protfam_core.io.seqio import (
+    Record,
+    format_fasta,
+    parse_sequences,
+    read_alignment,
+    read_sequences,
+    read_text,
+    sniff_format,
+)
 from protfam_core.msa.aligners import DEFAULT_BACKEND, align, check_backend, tool_version
 from protfam_core.msa.gaps import COLUMN_GAP_THRESHOLD, SEQUENCE_GAP_THRESHOLD, select_with_gap_rules
 from protfam_core.msa.split import (
+    MIN_SPLIT_FAMILY,
     MODES,
     SPLITS,
     FamilySplit,
@@ -47,7 +58,8 @@ from protfam_core.msa.split import (
 )
 
 Progress = Callable[[str, int, int], None]
-_SUFFIXES = (".fasta.gz", ".fa.gz", ".faa.gz", ".fasta", ".fa", ".faa")
+_BASE_SUFFIXES = (".fasta", ".fa", ".faa", ".fas", ".afa", ".a2m", ".sto", ".stk", ".sth", ".seed")
+_SUFFIXES = tuple(s + gz for s in _BASE_SUFFIXES for gz in (".gz", ""))
 
 
 @dataclass
@@ -89,8 +101,11 @@ class BuildOptions:
             raise InputError(f"unknown split mode {self.split!r} (choose from {', '.join(MODES)})")
         if self.min_length < 1 or self.max_length < self.min_length:
             raise InputError(f"bad length range {self.min_length}..{self.max_length}")
-        if self.min_family_size < 10 or self.per_family < self.min_family_size:
-            raise InputError("need min_family_size >= 10 (one validation and one test member) and per_family >= it")
+        if self.min_family_size < MIN_SPLIT_FAMILY or self.per_family < self.min_family_size:
+            raise InputError(
+                f"need min_family_size >= {MIN_SPLIT_FAMILY} (three training, one validation and one test member) "
+                "and per_family >= it"
+            )
         if self.oversample < 1.0:
             raise InputError("oversample must be >= 1")
         split_counts(self.per_family, self.fractions)
@@ -116,20 +131,63 @@ def family_name(path: Path) -> str:
     return path.stem
 
 
-def read_families(source: str | Path, names: list[str] | None = None) -> dict[str, list[Record]]:
-    """Every family file (FASTA, gzipped or not) of a folder, upper-cased, as {family: records}."""
-    folder = Path(source)
-    if not folder.is_dir():
-        raise InputError(f"{folder}: not a folder of family FASTA files")
-    files = {family_name(p): p for p in sorted(folder.iterdir()) if p.name.endswith(_SUFFIXES)}
-    if not files:
-        raise InputError(f"{folder}: no family files (*.fasta, *.fasta.gz, *.fa, *.faa)")
+def family_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The family files a source names: a folder's files with a family suffix, one file, or a list of files."""
+    if isinstance(source, str | Path) and Path(source).is_dir():
+        folder = Path(source)
+        files = [p for p in sorted(folder.iterdir()) if p.is_file() and p.name.endswith(_SUFFIXES)]
+        if not files:
+            raise InputError(f"{folder}: no family files ({', '.join(_BASE_SUFFIXES)}, gzipped or not)")
+        return files
+    paths = [Path(source)] if isinstance(source, str | Path) else [Path(p) for p in source]
+    if not paths:
+        raise InputError("no family files given")
+    for path in paths:
+        if not path.is_file():
+            raise InputError(f"{path}: not a folder of family FASTA files (or Stockholm, A2M), nor one such file")
+    return paths
+
+
+def read_family_file(path: Path) -> list[tuple[str, list[Record]]]:
+    """(family, records) of one file: one family per file (named by the file), except Stockholm, where every record
+    is a family named by its `#=GF ID` (a single record without one is named by the file), as in Pfam-A.seed."""
+    name, text = read_text(path)
+    if sniff_format(text) != "stockholm":
+        return [(family_name(path), parse_sequences(name, text))]
+    try:
+        with pyhmmer.easel.MSAFile(io.BytesIO(text.encode()), format="stockholm") as msas:
+            blocks = [(msa.name, list(zip(msa.names, msa.alignment, strict=True))) for msa in msas]
+    except (ValueError, EOFError) as exc:
+        raise InputError(
+            f"{name}: malformed Stockholm ({str(exc).splitlines()[0] if str(exc) else 'unreadable'})"
+        ) from None
+    out = []
+    for i, (family, rows) in enumerate(blocks, 1):
+        if family is None and len(blocks) > 1:
+            raise InputError(f"{name}: Stockholm record {i} has no #=GF ID line to name its family")
+        where = f"{name} ({family})" if len(blocks) > 1 else name
+        fasta = format_fasta([Record(str(r), str(s)) for r, s in rows], width=0)
+        out.append((str(family or family_name(path)), parse_sequences(where, fasta, "fasta")))
+    return out
+
+
+def read_families(source: str | Path | Sequence[str | Path], names: list[str] | None = None) -> dict[str, list[Record]]:
+    """Every family of a folder of family files, one file or a list of files (FASTA, aligned FASTA, A2M, Stockholm
+    with one or many records; gzipped or not), as {family: ungapped upper-case records}. A family name given twice
+    is refused: two files would otherwise silently merge or replace one another."""
+    families: dict[str, list[Record]] = {}
+    origin: dict[str, Path] = {}
+    for path in family_files(source):
+        for family, records in read_family_file(path):
+            if family in families:
+                raise InputError(f"family {family!r} is given twice ({origin[family]} and {path})")
+            families[family], origin[family] = records, path
     if names:
-        missing = sorted(set(names) - set(files))
+        missing = sorted(set(names) - set(families))
         if missing:
-            raise InputError(f"{folder}: no file for families {', '.join(missing)}")
-        files = {n: files[n] for n in names}
-    return {name: read_sequences(path) for name, path in files.items()}
+            raise InputError(f"{source}: no file for families {', '.join(missing)}")
+        families = {n: families[n] for n in names}
+    return families
 
 
 def merged_name(names: list[str]) -> str:

@@ -31,12 +31,18 @@ class FamilySplit:
     test: list[Record] = field(default_factory=list)
 
 
+MIN_SPLIT_FAMILY = 5  # a family this small still gets a val and a test member and keeps three for its frame
+
+
 def split_counts(n: int, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> tuple[int, int, int]:
-    """Per-family (train, val, test) targets; val and test are rounded, train takes the rest."""
+    """Per-family (train, val, test) targets; val and test are rounded, train takes the rest. A family of at least
+    MIN_SPLIT_FAMILY members gets at least one val and one test member where their fraction is not 0 (a 5-member
+    Pfam seed would otherwise round to none), so that every family is validated and tested."""
     if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
         raise InputError(f"split fractions must be three non-negative numbers summing to 1, got {fractions}")
-    val = round(n * fractions[1])
-    test = round(n * fractions[2])
+    floor = 1 if n >= MIN_SPLIT_FAMILY else 0
+    val = max(round(n * fractions[1]), floor if fractions[1] else 0)
+    test = max(round(n * fractions[2]), floor if fractions[2] else 0)
     return n - val - test, val, test
 
 

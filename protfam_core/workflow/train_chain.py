@@ -1,0 +1,264 @@
+"""`classify-cnn easy-train`: one call from a user's family files to a published chain that `predict --model NAME` uses.
+
+It runs the five commands a chain took by hand (prep-msa build, encode-vae train, classify-cnn train, calibrate,
+train-fast), measures the chain on validation data and publishes it: the CNN as NAME and its fast path as NAME-fast,
+both under the champion alias (the registry's defaults stay as they are), beside NAME-frames and NAME-vae. The SS
+model is the registry's. Stages are resumable and tracked (`workflow.stages`); the training stages also log their own
+runs and register their bundles in the MLflow store, as the single commands do, and the store's champion of NAME and
+NAME-fast is set too, so that a configured store resolves NAME to the same chain.
+
+Layout of `<out>`: input/families/ (the trained families as FASTA), homstrad_ref/ (the unknown families, where the open
+set reads them: `workflow.inputs`), dataset/, features/ (the feature cache), vae/, cnn/, calibrated/, fast/, stages/,
+summary.json.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from protfam_core.errors import InputError, ModelError
+from protfam_core.io.atomic import write_text
+from protfam_core.msa.aligners import DEFAULT_BACKEND
+from protfam_core.msa.open_set import REFERENCE
+from protfam_core.msa.split import MIN_SPLIT_FAMILY
+from protfam_core.registry.bundles import Bundle, parse_ref, registry_dir
+from protfam_core.workflow.inputs import FamilySet, Source, read_family_set
+from protfam_core.workflow.stages import Progress, Stages
+
+STAGES = ("dataset", "vae", "cnn", "calibrate", "fast", "evaluate", "publish")
+WEAKEST = 5  # families listed as the weakest in the summary
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Every setting of a chain's training; `epochs`/`max_minutes` None keep each network's own default."""
+
+    name: str
+    seed: int = 0
+    epochs: int | None = None
+    max_minutes: float | None = None
+    min_family_size: int = MIN_SPLIT_FAMILY
+    per_family: int = 500
+    backend: str = DEFAULT_BACKEND
+    hold_out: int | None = None
+    ss: str | None = None
+    threads: int = 1
+
+    def network(self, epochs: int, minutes: float) -> dict:
+        """Seed, epochs and wall-time bound of one network: the settings' where given, else the tool's defaults."""
+        return {"seed": self.seed, "epochs": self.epochs or epochs, "max_minutes": self.max_minutes or minutes}
+
+
+def card_sha(folder: Path) -> str:
+    """The checksum a later stage keys on: a dataset card's checksum, a bundle's model.json sha256."""
+    if (folder / "card.json").is_file():
+        return json.loads((folder / "card.json").read_text())["checksum"]
+    return Bundle.load(folder).card_sha256()
+
+
+def stage_input_files(out: Path, families: FamilySet) -> None:
+    """Write the staged families: the trained ones where the dataset is built from, the unknown ones where the open
+    set reads them (each folder replaced whole, so that no family of an earlier run stays)."""
+    for part, folder in (("families", out / "input" / "families"), ("unknown", out / REFERENCE)):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for fam, text in families.staged()[part].items():
+            write_text(text, folder / f"{fam}.fasta")
+
+
+def check_publishable(bundle: Bundle, root: Path) -> None:
+    """The registry's version of the bundle's name and version is this bundle or absent: another training's bundle
+    there would leave this chain's references (name/version, pinned by sha256) pointing at it."""
+    folder = root / bundle.name / bundle.version
+    if (folder / "model.json").is_file():
+        there = {k: v for k, v in Bundle.load(folder).card.items() if k != "version"}
+        if there != {k: v for k, v in bundle.card.items() if k != "version"}:
+            raise ModelError(
+                f"{root} already holds {bundle.ref} from another training: choose another model name, or train "
+                "in a fresh output folder"
+            )
+
+
+def validation_summary(truth: list[str], calls: list[str], families: list[str]) -> dict:
+    """Accuracy per family on validation members, the weakest families and what their members were called."""
+    per_family = {}
+    for fam in families:
+        got = [c for t, c in zip(truth, calls, strict=True) if t == fam]
+        wrong = Counter(c for c in got if c != fam)
+        per_family[fam] = {"members": len(got), "accuracy": sum(c == fam for c in got) / len(got) if got else None,
+                           "confusions": dict(wrong.most_common(3))}  # fmt: skip
+    scored = sorted((v["accuracy"], f) for f, v in per_family.items() if v["accuracy"] is not None)
+    right = sum(t == c for t, c in zip(truth, calls, strict=True))
+    return {"accuracy": right / len(truth) if truth else 0.0, "members": len(truth), "per_family": per_family,
+            "weakest": [f for _, f in scored[:WEAKEST]]}  # fmt: skip
+
+
+def train_chain(
+    sources: Source,
+    out: str | Path,
+    settings: TrainSettings,
+    unknown: Source = (),
+    progress: Progress = lambda stage, message: None,
+) -> dict:
+    """Train, calibrate, measure and publish a chain from family files; returns the summary (also written as
+    `<out>/summary.json`). The input is read and checked first: bad input raises before anything is written."""
+    from protfam_core.registry.tracking import training_run
+
+    parse_ref(settings.name)  # a bad model name fails before any work
+    families = read_family_set(sources, unknown, settings.hold_out, settings.min_family_size, settings.seed)
+    out = Path(out).resolve()
+    params = {**asdict(settings), "families": len(families.trained), "unknown_families": len(families.unknown)}
+    with training_run("easy-train", params, families.checksum()) as parent:
+        parent.client.set_tag(parent.run_id, "mlflow.runName", f"easy-train {settings.name}")
+        stages = Stages(out, progress, parent)
+        summary = _run(stages, families, out, settings)
+        summary["stages"] = stages.records
+        path = out / "summary.json"
+        write_text(json.dumps(summary, indent=2) + "\n", path)
+        parent.client.log_artifact(parent.run_id, str(path))
+        parent.log_epoch(0, {f"val_{k}": v for k, v in summary["validation"].items() if isinstance(v, float)})
+    return summary
+
+
+def _run(stages: Stages, families: FamilySet, out: Path, settings: TrainSettings) -> dict:
+    """The stages in order; each one's inputs are the checksums of what the ones before it made."""
+    from protfam_core.cnn.calibrate import calibrate_bundle
+    from protfam_core.cnn.classify import FamilyClassifier
+    from protfam_core.cnn.model import TrainConfig
+    from protfam_core.cnn.train import train, train_fast
+    from protfam_core.msa.dataset import BuildOptions, build_dataset, load_dataset
+    from protfam_core.msa.open_set import unknown_records
+    from protfam_core.registry.bundles import resolve
+    from protfam_core.vae.model import TrainConfig as VaeConfig
+    from protfam_core.vae.train import train_vae
+
+    name, threads, cache = settings.name, settings.threads, out / "features"
+    data, vae, cnn, frames = out / "dataset", out / "vae", out / "cnn" / name, out / "cnn" / f"{name}-frames"
+    calibrated, fast = out / "calibrated" / name, out / "fast" / f"{name}-fast"
+    build = BuildOptions(min_family_size=settings.min_family_size, per_family=settings.per_family,
+                         backend=settings.backend, seed=settings.seed, threads=threads)  # fmt: skip
+    build.check()
+
+    def dataset(log) -> dict:
+        stage_input_files(out, families)
+        card = build_dataset(str(out / "input" / "families"), data, build, lambda s, i, n: log(f"{s} {i}/{n}"))
+        log("finding the unknown families' sequences (MMseqs2 against the train and val members)")
+        ds = load_dataset(data)
+        halves = {part: unknown_records(ds, part, threads=threads)[0] for part in ("val", "test")}
+        if not halves["val"]:
+            raise InputError(
+                "no unknown family is left for calibration (each has a homolog among the trained families, or is "
+                "too short): give --unknown families, or --hold-out more"
+            )
+        counts = card["counts"]
+        return {**{k: counts[k] for k in ("families", "train", "val", "test")}, "checksum": card["checksum"],
+                "unknown_val": len(halves["val"]), "unknown_test": len(halves["test"]),
+                "too_small_after_cleaning": sorted(card["cleaning"]["families_below_min_size"])}  # fmt: skip
+
+    build_inputs = {"families": families.checksum(), "build": asdict(build) | {"threads": None}}
+    stages.run("dataset", build_inputs, dataset, lambda: (data / "card.json").is_file(), families.checksum())
+    checksum = card_sha(data)
+    ss_ref = resolve(settings.ss, "ss").ref
+
+    vae_config = settings.network(200, 12.0)
+    vae_cfg = VaeConfig(epochs=vae_config["epochs"], seed=settings.seed, threads=threads,
+                        max_seconds=vae_config["max_minutes"] * 60)  # fmt: skip
+
+    def vae_stage(log) -> dict:
+        shutil.rmtree(vae, ignore_errors=True)
+        bundle = train_vae(data, vae, vae_cfg, cache, name=f"{name}-vae", ss_model=settings.ss, log=log)
+        return {k: v for k, v in bundle.card["metrics"].items() if "residue_accuracy" in k}
+
+    stages.run("vae", {"dataset": checksum, "ss": ss_ref, **vae_config}, vae_stage,
+               lambda: (vae / "model.json").is_file(), checksum)  # fmt: skip
+
+    cnn_config = settings.network(40, 8.0)
+
+    def cnn_stage(log) -> dict:
+        shutil.rmtree(out / "cnn", ignore_errors=True)
+        config = TrainConfig(seed=settings.seed, epochs=cnn_config["epochs"], max_minutes=cnn_config["max_minutes"])
+        result = train(data, out / "cnn", config, str(vae), cache, name, f"{name}-frames", log=log, threads=threads)
+        return {k: result.metrics[k] for k in ("val_blind_accuracy", "val_unassigned", "epochs")}
+
+    stages.run("cnn", {"dataset": checksum, "vae": card_sha(vae), **cnn_config}, cnn_stage,
+               lambda: (cnn / "model.json").is_file() and (frames / "model.json").is_file(), checksum)  # fmt: skip
+    root = registry_dir()
+    support = [Bundle.load(frames), Bundle.load(vae)]
+    _publish(support, root)  # the CNN card names them by name/version: calibration and the fast path resolve them
+    note = families.note()
+
+    def calibrate_stage(log) -> dict:
+        shutil.rmtree(out / "calibrated", ignore_errors=True)
+        unknown, _ = unknown_records(load_dataset(data), "val", threads=threads)
+        classifier = FamilyClassifier(str(cnn), threads=threads)
+        _, chosen = calibrate_bundle(classifier, data, out / "calibrated", unknown, note, log=log)
+        return chosen
+
+    cal_inputs = {"dataset": checksum, "cnn": card_sha(cnn), "unknown": note}
+    stages.run("calibrate", cal_inputs, calibrate_stage, lambda: (calibrated / "model.json").is_file(), checksum)
+
+    fast_config = settings.network(40, 6.0)
+
+    def fast_stage(log) -> dict:
+        shutil.rmtree(out / "fast", ignore_errors=True)
+        config = TrainConfig(seed=settings.seed, epochs=fast_config["epochs"], max_minutes=fast_config["max_minutes"])
+        bundle = train_fast(data, out / "fast", config, str(calibrated), cache, name=f"{name}-fast", log=log,
+                            threads=threads)  # fmt: skip
+        return {k: bundle.card["metrics"][k] for k in ("val_accepted", "epochs")}
+
+    fast_inputs = {"dataset": checksum, "cnn": card_sha(calibrated), **fast_config}
+    stages.run("fast", fast_inputs, fast_stage, lambda: (fast / "model.json").is_file(), checksum)
+
+    def evaluate_stage(log) -> dict:
+        ds = load_dataset(data)
+        classifier = FamilyClassifier(str(calibrated), threads=threads)
+        log(f"classifying {len(ds.records('val'))} validation members and the open set's test half")
+        calls = [c.family for c in classifier.predict(ds.records("val"))]
+        test = [c.family for c in classifier.predict(ds.records("test"))]
+        unknown, _ = unknown_records(ds, "test", threads=threads)
+        unassigned = [c.family == "unassigned" for c in classifier.predict(unknown)] if unknown else []
+        figures = validation_summary(ds.labels("val"), calls, ds.families)
+        right = sum(t == c for t, c in zip(ds.labels("test"), test, strict=True))
+        figures["test_accuracy"] = right / len(test) if test else None
+        figures["open_set_test_unassigned"] = sum(unassigned) / len(unassigned) if unassigned else None
+        return figures
+
+    eval_inputs = {"cnn": card_sha(calibrated), "fast": card_sha(fast)}
+    validation = stages.run("evaluate", eval_inputs, evaluate_stage, lambda: True, checksum)
+    chain = [*support, Bundle.load(calibrated), Bundle.load(fast)]
+
+    def publish_stage(log) -> dict:
+        log(f"publishing {', '.join(b.ref for b in chain)} into {root}")
+        return _publish(chain, root, champions=(name, f"{name}-fast"))
+
+    pub_inputs = {"registry": str(root), "bundles": [b.card_sha256() for b in chain]}
+    published = lambda: all((root / b.name / b.version / "model.json").is_file() for b in chain)  # noqa: E731
+    stages.run("publish", pub_inputs, publish_stage, published, checksum)
+    return {"model": name, "registry": str(root), "chain": {b.kind: b.ref for b in chain}, "out": str(out),
+            "families": {"trained": sorted(families.trained), "unknown": sorted(families.unknown),
+                         "held_out": families.held_out, "too_small": families.too_small,
+                         "given_unknown": families.given_unknown},
+            "calibration": note, "validation": validation}  # fmt: skip
+
+
+def _publish(bundles: list[Bundle], root: Path, champions: tuple[str, ...] = ()) -> dict:
+    """Publish bundles into the registry folder (each version once), and point `champion` at those named in
+    `champions` there and in the MLflow store, without making them their kind's default."""
+    from protfam_core.registry import tracking
+    from protfam_core.registry.bundles import promote_shipped, publish
+    from protfam_core.registry.versions import CHAMPION
+
+    for bundle in bundles:
+        check_publishable(bundle, root)
+    shipped = {b.name: publish(b.path, alias=None, root=root).version for b in bundles}
+    client = tracking.client()
+    for bundle in (b for b in bundles if b.name in champions):
+        promote_shipped(bundle.name, shipped[bundle.name], CHAMPION, root)
+        with tracking.store_errors(client, f"registering {bundle.ref}"):
+            version, _ = tracking.import_bundle(client, bundle, str(bundle.path))
+            tracking.set_alias(client, bundle.name, version, CHAMPION)
+    return {"published": len(bundles)}

@@ -1,0 +1,136 @@
+"""`classify-cnn easy-train` on six small HOMSTRAD families (tests/data/easy_train: Stockholm, a Pfam-style seed,
+aligned FASTA, A2M, FASTA and gzipped FASTA), in a temporary registry and MLflow store: the chain is trained,
+calibrated on held-out families, published as `demo` and used by `predict --model demo`; a rerun skips every stage."""
+
+import gzip
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from protfam_tools.classify_cnn import main
+
+from protfam_core.msa.dataset import load_dataset
+from protfam_core.registry import tracking
+from protfam_core.registry.bundles import publish, resolve
+from protfam_core.workflow.train_chain import STAGES
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "easy_train"
+ARGS = ["--name", "demo", "--epochs", "2", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The trained chain: (tmp folder, first run's summary, first run's stderr, second run's stderr); the environment
+    stays set."""
+    tmp = tmp_path_factory.mktemp("easy_train")
+    ss = resolve(None, "ss")  # the shipped SS model: the only model the temporary registry starts with
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PROTFAM_REGISTRY", str(tmp / "registry"))
+    mp.setenv("PROTFAM_TRACKING_URI", f"sqlite:///{tmp / 'mlflow.db'}")
+    publish(ss.path, root=tmp / "registry")
+    runs: list = []
+    for _ in range(2):
+        err = io.StringIO()
+        rc = main(["easy-train", str(DATA), "--out", str(tmp / "out"), *ARGS], stdout=io.StringIO(), stderr=err)
+        assert rc == 0, err.getvalue()
+        runs += [json.loads((tmp / "out" / "summary.json").read_text()), err.getvalue()]
+    yield tmp, runs[0], runs[1], runs[3]
+    mp.undo()
+
+
+def test_chain_is_trained_calibrated_and_published(trained):
+    tmp, summary, first, _ = trained
+    assert [s["stage"] for s in summary["stages"]] == list(STAGES)
+    held = summary["families"]["held_out"]
+    assert len(held) == 2 and set(held) | set(summary["families"]["trained"]) == {
+        "SH3", "egf", "fer2", "kunitz", "rrm", "zf-CCHH"}  # fmt: skip
+    assert "held out of the model" in summary["calibration"]
+    val = summary["validation"]
+    assert set(val["per_family"]) == set(summary["families"]["trained"])
+    assert all(v["members"] >= 1 for v in val["per_family"].values())  # a 10-member family is validated too
+    assert val["accuracy"] >= 0.8
+    for stage in summary["stages"]:
+        assert stage["status"] == "ran" and stage["peak_rss_mb"] > 0 and len(stage["key"]) == 64
+    assert "[7/7] publish" in first
+    manifest = json.loads((tmp / "registry" / "manifest.json").read_text())
+    assert manifest["models"]["demo"]["aliases"] == {"champion": "1"}
+    assert manifest["models"]["demo-fast"]["aliases"] == {"champion": "1"}
+    assert manifest["defaults"]["cnn"] is None  # a user's chain is named, not made the default
+    card = json.loads((tmp / "registry" / "demo" / "1" / "model.json").read_text())
+    assert held[0] in card["calibration"]["sets"]["unknown"]
+
+
+def test_mlflow_has_a_parent_run_with_a_child_per_stage(trained):
+    tmp = trained[0]
+    client = tracking.client(f"sqlite:///{tmp / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("easy-train").experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 2  # one per easy-train call
+    for parent in parents:
+        children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+        assert sorted(r.data.tags["mlflow.runName"] for r in children) == sorted(STAGES)
+        assert all("seconds" in r.data.metrics and r.data.params["dataset_checksum"] for r in children)
+    assert client.get_model_version_by_alias("demo", "champion") is not None
+
+
+def test_rerun_skips_every_stage(trained):
+    tmp, _, _, second = trained
+    for n, stage in enumerate(STAGES, 1):
+        assert f"[{n}/7] {stage}: inputs and settings unchanged: skipped" in second
+    summary = json.loads((tmp / "out" / "summary.json").read_text())
+    assert {s["status"] for s in summary["stages"]} == {"skipped"}
+
+
+def test_published_model_classifies_held_out_members(trained, tmp_path):
+    tmp = trained[0]
+    ds = load_dataset(tmp / "out" / "dataset")
+    queries = tmp_path / "test.fasta"
+    queries.write_text("".join(f">{r.id}\n{r.seq}\n" for r in ds.records("test")))
+    out = io.StringIO()
+    assert main(["predict", "--model", "demo", str(queries), "--threads", "1"], stdout=out) == 0
+    rows = [line.split("\t") for line in out.getvalue().splitlines() if not line.startswith(("#", "query_id"))]
+    called = {row[0]: row[1] for row in rows}
+    truth = dict(zip([r.id for r in ds.records("test")], ds.labels("test"), strict=True))
+    assert sum(called[q] == fam for q, fam in truth.items()) >= 0.8 * len(truth)
+    held = json.loads((tmp / "out" / "summary.json").read_text())["families"]["held_out"][0]
+    out = io.StringIO()
+    assert main(["predict", "--model", "demo", str(tmp / "out" / "homstrad_ref" / f"{held}.fasta")], stdout=out) == 0
+    calls = [line.split("\t")[1] for line in out.getvalue().splitlines() if not line.startswith(("#", "query_id"))]
+    assert calls.count("unassigned") >= len(calls) / 2  # a family the model was not given
+
+
+def _bad_inputs(folder: Path) -> dict[str, tuple[list[str], str]]:
+    """Each bad input: (easy-train's family arguments, what its one error line says)."""
+    one = folder / "one"
+    one.mkdir()
+    shutil.copy(DATA / "rrm.afa", one)
+    (one / "lonely.fasta").write_text(">a\nMKVLAAGIVGLLLAQSPAHA\n")
+    twice = folder / "twice"
+    shutil.copytree(DATA, twice)
+    shutil.copy(DATA / "fer2.fa", twice / "SH3.fa")  # the name sh3_domain.sto's #=GF ID gives
+    dna = folder / "dna"
+    shutil.copytree(DATA, dna)
+    (dna / "genes.fasta.gz").write_bytes(gzip.compress(b">g1\nATGGCGTTAGCCGATTACGA\n>g2\nATGGCGTTAGCCGATTACGT\n"))
+    junk = folder / "notes.txt"
+    junk.write_text("these are my families\n")
+    return {
+        "one sequence": ([str(one)], "family 'lonely' has one sequence"),
+        "duplicate": ([str(twice)], "family 'SH3' is given twice"),
+        "dna": ([str(dna)], "looks like nucleotide sequences"),
+        "no family": ([str(DATA / "rrm.afa"), str(junk)], "not FASTA, A2M, Stockholm"),
+    }
+
+
+@pytest.mark.parametrize("case", ["one sequence", "duplicate", "dna", "no family"])
+def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path, monkeypatch):
+    monkeypatch.setenv("PROTFAM_REGISTRY", str(tmp_path / "registry"))
+    monkeypatch.setenv("PROTFAM_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    sources, message = _bad_inputs(tmp_path)[case]
+    err = io.StringIO()
+    assert main(["easy-train", *sources, "--out", str(tmp_path / "out"), *ARGS], stderr=err) == 2
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    for written in ("out", "registry", "mlflow.db"):
+        assert not (tmp_path / written).exists()
