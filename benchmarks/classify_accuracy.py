@@ -114,8 +114,7 @@ def main() -> None:
     clf = FamilyClassifier(args.model, args.frames, fallback_evalue=args.fallback_evalue)
     fams = clf.families
     res: dict = {"command": "python " + shlex.join(sys.argv), "dataset": args.dataset, "model": clf.cnn_bundle.ref}
-    res["threshold"] = clf.settings.protein.threshold_
-    res["fallback_evalue"] = clf.settings.protein.fallback_evalue_
+    res["rule"] = clf.settings.rule.to_card()
 
     paper = paper_protocol(clf, dataset, "test", args.cache)
     write_outcome(paper, fams, out, "Table 1, paper protocol, test split")

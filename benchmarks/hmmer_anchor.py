@@ -121,16 +121,23 @@ def calibrated_cut(
     unknown: Sequence[Record],
     mode: str = "hmmscan",
 ) -> float:
-    """The E-value cut chosen with the CNN's calling rule (`CallingRule.fit`) on the same validation sets: the best
-    hit's 1 / (1 + E) plays the CNN score, and there is no fallback search."""
-    from protfam_core.cnn.rule import CallingRule, Candidate
+    """The E-value cut of the best hit with the best balanced accuracy (known called right + unknown left
+    unassigned) on the same validation sets as protfam's rule, over protfam's grid (`rule.EVALUE_GRID`, and no cut);
+    ties: the median."""
+    from protfam_core.cnn.rule import EVALUE_GRID
 
-    def candidates(records: Sequence[Record]) -> dict[float, list[list[Candidate]]]:
-        _, evalue, family = best_hits(hmms, records, mode)
-        return {0.0: [[Candidate(f, 1 / (1 + e))] if f else [] for e, f in zip(evalue, family, strict=True)]}
+    _, known_e, known_f = best_hits(hmms, known, mode)
+    _, unknown_e, unknown_f = best_hits(hmms, unknown, mode)
+    grid = (*EVALUE_GRID, float("inf"))
 
-    rule = CallingRule(fallback_grid=(0.0,)).fit(candidates(known), labels, candidates(unknown))
-    return 1 / rule.threshold_ - 1 if rule.threshold_ > 0 else float("inf")
+    def balanced(cut: float) -> float:
+        right = np.mean([f == t and e <= cut for f, e, t in zip(known_f, known_e, labels, strict=True)])
+        left = np.mean([not f or e > cut for f, e in zip(unknown_f, unknown_e, strict=True)])
+        return round(float(right + left) / 2, 12)
+
+    values = [balanced(cut) for cut in grid]
+    ties = [cut for cut, v in zip(grid, values, strict=True) if v == max(values)]
+    return ties[(len(ties) - 1) // 2]
 
 
 def domain_hits(

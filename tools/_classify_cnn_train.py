@@ -107,12 +107,13 @@ def calibrate(
     publish: Annotated[bool, typer.Option("--publish", help="Copy the bundle into registry/ as the default.")] = False,
     threads: Threads = 0,
 ) -> None:
-    """Choose the threshold and fallback E-value on validation data: known members vs unknown-family sequences.
+    """Choose the calling rule (E-value cuts, CNN threshold) on validation data: known members, unknown-family
+    sequences, decoys (reversed, shuffled, low-complexity, coiled-coil, transmembrane) and constructed proteins.
 
-    Writes a new CNN bundle (same network, new rule, the next version) and prints the rule.
+    Writes a new CNN bundle (same network, new rule, the next version) and prints the rule and its figures.
     Test data never enters: known = the dataset's val split; unknown = the open set's val half (families the
     dataset's size filter dropped and HOMSTRAD reference families without an MMseqs2 hit among the train and
-    val members; the benchmarks never test on this half).
+    val members; the benchmarks never test on this half); decoys and proteins are made from the val split.
 
     Examples:
       classify-cnn calibrate --dataset build/dataset --publish

@@ -35,18 +35,22 @@ OldTimeLimit = Annotated[
 # The chain's search settings, the same options on every tool that searches (`cnn.settings.ChainSettings`); None
 # leaves each to the model card or the chain's default.
 SearchEvalue = Annotated[
-    float | None, typer.Option("--evalue", min=0.0, help="E-value cut-off of candidate frames (default: 10).")
+    float | None,
+    typer.Option(
+        "--evalue", "-E", min=0.0, help="Whole-sequence E-value cut of a candidate family (default: the model's)."
+    ),
 ]
-MaxCandidates = Annotated[
-    int | None, typer.Option("--max-candidates", min=1, help="Most candidate frames per sequence (default: 5).")
+DomainEvalue = Annotated[
+    float | None,
+    typer.Option("--domE", min=0.0, help="Independent E-value cut of a candidate domain (default: the model's)."),
 ]
 FallbackEvalue = Annotated[
     float | None,
     typer.Option(
         "--fallback-evalue",
         min=0.0,
-        help="Sequences without a hit are searched again without the bias filter, keeping E <= this (default: the "
-        "model's; 0 = off). With --domains the one search is that sensitive one.",
+        help="Sequences without a candidate are searched again without the bias filter, keeping whole-sequence "
+        "E <= this (default: the model's; 0 = off).",
     ),
 ]
 

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from protfam_tools._classify_cnn_train import Frames, Model, register
 from protfam_tools._cli import (
+    DomainEvalue,
     FallbackEvalue,
-    MaxCandidates,
     Out,
     SearchEvalue,
     Threads,
@@ -53,14 +53,15 @@ def predict(
         typer.Option(help="Score below which a call is 'unassigned' (default: the model's)."),
     ] = None,
     evalue: SearchEvalue = None,
-    max_candidates: MaxCandidates = None,
+    domain_evalue: DomainEvalue = None,
     fallback_evalue: FallbackEvalue = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Sequences per batch (memory grows with it).")] = 1024,
     domains: Annotated[
         bool,
         typer.Option(
             "--domains",
-            help="One row per called domain: query_id family start end score evalue (every domain hit is placed).",
+            help="One row per called domain: query_id family start end score evalue (the rows the per-protein call "
+            "is chosen from).",
         ),
     ] = False,
     fast: Annotated[
@@ -84,14 +85,13 @@ def predict(
 ) -> None:
     """Classify sequences whose family is unknown: TSV query_id, family, score, evalue (one row per input, in order).
 
-    A sequence is searched against every family frame, each candidate placement is fingerprinted and scored by the
-    CNN; the best candidate wins, 'unassigned' if no frame is a candidate or its score is below the threshold. This
-    command is the pipe of the stage tools, and gives the same rows:
+    A sequence is searched against every family frame; each domain of a family that HMMER calls significant (the
+    model's whole-sequence and domain E-value cuts, -E and --domE) is placed, fingerprinted and scored by the CNN.
+    Domains scoring at least the threshold are called (of two families claiming one segment, the better-scoring
+    stays); the protein's call is its best called domain, with that domain's score and independent E-value, and
+    'unassigned' when it has none. --domains lists every called domain instead, so the two tables always agree.
+    This command is the pipe of the stage tools, and gives the same rows:
     prep-msa place | predict-ss predict | encode-vae encode | classify-cnn predict.
-
-    With --domains every domain hit of every frame is a candidate, scored by the CNN like a protein's, and the table
-    lists each called domain with its coordinates (a repeat protein gets one row per copy; of two families claiming
-    one segment the better-scoring stays).
 
     Examples:
       classify-cnn predict examples/queries.fasta
@@ -104,7 +104,7 @@ def predict(
     if fast and domains:
         raise InputError("--fast gives per-protein calls; --domains takes the full chain")
     tables.check_format(fmt, domains, top_k)
-    search = {"evalue": evalue, "max_candidates": max_candidates, "fallback_evalue": fallback_evalue}
+    search = {"evalue": evalue, "domain_evalue": domain_evalue, "fallback_evalue": fallback_evalue}
     classifier = FamilyClassifier(
         model, frames, vae, ss, threshold, **search, threads=resolve_threads(threads), fast=fast
     )

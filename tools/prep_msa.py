@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from protfam_tools._cli import FallbackEvalue, MaxCandidates, Out, SearchEvalue, Threads, new_app, run
+from protfam_tools._cli import DomainEvalue, FallbackEvalue, Out, SearchEvalue, Threads, new_app, run
 from protfam_tools._prep_msa_dataset import Backend, register
 
-from protfam_core.errors import InputError
 from protfam_core.frames.frameset import FrameSet
 from protfam_core.io.atomic import write_text
 from protfam_core.io.seqio import format_alignment, read_alignment, read_sequences
@@ -102,18 +101,16 @@ def place_cmd(
     family: Annotated[str | None, typer.Option(help="Force every sequence into this family's frame.")] = None,
     out: Out = "-",
     evalue: SearchEvalue = None,
-    max_candidates: MaxCandidates = None,
-    domains: Annotated[
-        bool, typer.Option("--domains", help="Every domain hit of every frame (for classify-cnn predict --domains).")
-    ] = False,
+    domain_evalue: DomainEvalue = None,
     fallback_evalue: FallbackEvalue = None,
     threads: Threads = 0,
 ) -> None:
     """Place sequences into family frames: every candidate placement, as A2M with structured headers.
 
     Without --family, one search of all frames (and the sensitive search for the sequences it misses, as
-    classify-cnn predict does) gives each sequence its candidate frames, best first; a sequence without any gets one
-    `family=-` record. With --family every sequence is forced into that frame (hmmalign; the paper's protocol).
+    classify-cnn predict does) gives each sequence its candidate domains, best first: every domain of a family within
+    the classifier's E-value cuts, numbered along the sequence; a sequence without any gets one `family=-` record.
+    With --family every sequence is forced into that frame (hmmalign; the paper's protocol).
     Each record: `>ID family=F start=S end=E score=BITS evalue=E frames=...`, then the whole sequence with the frame's
     match columns upper case, insertions and flanks lower case and '-' for empty columns.
 
@@ -128,17 +125,15 @@ def place_cmd(
     records = read_sequences(input, stdin=ctx.obj.stdin)
     frame_set, frames_ref = _frames(frames)
     if family is not None:
-        if domains:
-            raise InputError("--domains places every domain hit of a search; it does not go with --family")
         queries = force_queries(frame_set, records, family, frames_ref)
     else:
         from protfam_core.cnn.settings import ChainSettings
         from protfam_core.registry.bundles import resolve
 
         cnn = resolve(None, "cnn")  # the shipped classifier's settings, as classify-cnn predict takes them
-        search = {"evalue": evalue, "max_candidates": max_candidates, "fallback_evalue": fallback_evalue}
+        search = {"evalue": evalue, "domain_evalue": domain_evalue, "fallback_evalue": fallback_evalue}
         settings = ChainSettings.from_cards(cnn.card, **search, source=f"{cnn.ref} model card").search
-        queries = place_queries(frame_set, records, settings, resolve_threads(threads), frames_ref, domains)
+        queries = place_queries(frame_set, records, settings, resolve_threads(threads), frames_ref)
         missing = [q.id for q in queries if not q.candidates]
         if missing:
             ctx.obj.log(f"no frame found for {len(missing)} sequences: {' '.join(missing)}")

@@ -1,115 +1,172 @@
-"""`classify-cnn calibrate`: the calling rule (score threshold, fallback E-value) chosen on validation data only.
+"""`classify-cnn calibrate`: the calling rule (`rule.CallRule`) chosen on validation data only.
 
-Two validation sets decide it together (`CallingRule.fit`): members of the known families (the dataset's validation
-split) and sequences of families the model does not know (the open set's validation half). The domain rule of
-`--domains` is chosen apart, on whole proteins built from the same two sets (`cnn.constructed`): the CNN-score
-threshold and independent E-value cut with the best domain F1. The result is a new CNN bundle: the same network, the
-card's rules replaced and the calibration recorded.
+Every validation query is searched once with no cut, by the plain and the sensitive search, and every domain hit is
+scored by the CNN; each rule weighed replays stage 1's cuts on those hits (`frames.frameset.replay`) and stage 4's
+threshold, exactly as `predict` would apply them. The sets:
+- known: the dataset's validation members (a call is right when it names the member's family);
+- unknown: the open set's validation half, families the model does not know (right when `unassigned`);
+- decoys: the validation members reversed and shuffled (Pfam's own check): HMMER's calls on each kind (hmmsearch of
+  the same frames, E <= 1e-3) are the most false calls a rule may make there; and generated low-complexity,
+  coiled-coil and transmembrane proteins (`cnn.decoys`), whose calls a rule makes as few of as it can;
+- constructed: whole proteins of validation domains (`cnn.constructed`), whose domain F1 ranks rules next.
+The rule that meets the bounds with the best balanced accuracy of known and unknown, then the best domain F1, then
+the fewest calls on the generated decoys, goes into a new CNN bundle with these figures (the same network, the
+card's rule replaced).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
 
 from protfam_core.cnn.classify import FamilyClassifier
-from protfam_core.cnn.constructed import best_rule, build_proteins, domain_scores, rule_cut
-from protfam_core.cnn.rule import FALLBACK_GRID, CallingRule, Candidate, DomainRule
+from protfam_core.cnn.constructed import Protein, build_proteins, domain_scores
+from protfam_core.cnn.decoys import decoys
+from protfam_core.cnn.report import UNASSIGNED
+from protfam_core.cnn.rule import CallRule, Domain
 from protfam_core.errors import InputError
+from protfam_core.frames.frameset import SearchSettings, replay
+from protfam_core.io.placements import Query
 from protfam_core.io.seqio import Record
 from protfam_core.registry.bundles import Bundle, new_version, pins, save_bundle
 
+HMMER_EVALUE = 1e-3  # the E-value cut of the HMMER baseline that bounds the decoys' false calls
+BOUNDED = ("reversed", "shuffled")  # the decoy kinds whose false calls may not exceed HMMER's
+RULE_TEXT = (
+    "coordinate ascent over the E-value cuts and the CNN threshold: false calls on reversed and on shuffled val "
+    "members <= HMMER's (hmmsearch, same frames, E <= 1e-3), then max balanced accuracy of known and unknown, then "
+    "max domain F1 of constructed proteins, then the fewest calls on generated decoys; median of ties"
+)
 
-def calibrate(
+
+class Searched(NamedTuple):
+    """One query's domain hits under no cut, CNN-scored: from the plain search and from the sensitive one."""
+
+    plain: list[Domain]
+    sensitive: list[Domain]
+
+
+def searched(classifier: FamilyClassifier, records: Sequence[Record]) -> list[Searched]:
+    """Every domain hit of each record, by both searches, scored by the CNN (the chain's stages 2-4 on them)."""
+    if not records:
+        return []
+    wide = SearchSettings(fallback_evalue=0.0)
+    plain = classifier.frames.search(list(records), wide, cpus=classifier.threads)
+    sensitive = classifier.frames.search(list(records), wide, sensitive=True, cpus=classifier.threads)
+    queries = [Query(r.id, r.seq, (*plain[r.id], *sensitive[r.id]), frames=classifier.frames_bundle.ref)
+               for r in records]  # fmt: skip
+    annotated = iter(classifier.ss_predictor.annotate([q for q in queries if q.candidates]))
+    fps = classifier.fingerprinter.encode_queries([next(annotated) if q.candidates else q for q in queries])
+    hits = classifier.domain_hits(fps)
+    out = []
+    for q in queries:
+        scored = [d._replace(hit_evalue=p.hit_evalue) for d, p in zip(hits[q.id], q.candidates, strict=True)]
+        out.append(Searched(scored[: len(plain[q.id])], scored[len(plain[q.id]) :]))
+    return out
+
+
+class Validation(NamedTuple):
+    """The searched validation sets and what a rule must do on them."""
+
+    known: list[Searched]
+    labels: list[str]
+    unknown: list[Searched]
+    decoys: dict[str, list[Searched]]
+    proteins: list[Protein]
+    constructed: list[Searched]
+
+    def hmmer_decoy_calls(self) -> dict[str, int]:
+        """Decoys with a plain hit at whole-sequence E <= HMMER_EVALUE (hmmsearch's default filters)."""
+        return {k: sum(any(h.hit_evalue <= HMMER_EVALUE for h in s.plain) for s in v) for k, v in self.decoys.items()}
+
+    def figures(self, rule: CallRule) -> dict[str, float]:
+        """What `rule` does on every set."""
+
+        def calls(sets: Sequence[Searched]) -> list[str]:
+            return [rule.decide("", replay(s.plain, s.sensitive, rule.search)).family for s in sets]
+
+        known = calls(self.known)
+        right = np.mean([c == t for c, t in zip(known, self.labels, strict=True)])
+        unknown_unassigned = np.mean([c == UNASSIGNED for c in calls(self.unknown)])
+        decoy_calls = {k: sum(c != UNASSIGNED for c in calls(v)) for k, v in self.decoys.items()}
+        domains = [rule.domains("", replay(s.plain, s.sensitive, rule.search)) for s in self.constructed]
+        return {
+            "known_correct": float(right),
+            "known_unassigned": float(np.mean([c == UNASSIGNED for c in known])),
+            "unknown_unassigned": float(unknown_unassigned),
+            "balanced_accuracy": float((right + unknown_unassigned) / 2),
+            **{f"decoy_calls_{k}": float(v) for k, v in decoy_calls.items()},
+            "decoy_calls": float(sum(decoy_calls.values())),
+            **domain_scores(self.proteins, domains),
+        }
+
+    def objective(self, rule: CallRule, hmmer: dict[str, int]) -> tuple[float, float, float, float]:
+        """What `CallRule.fit` maximises, in order: false calls over HMMER's on the bounded decoy kinds (negated),
+        balanced accuracy, domain F1, calls on the other decoys (negated)."""
+        f = self.figures(rule)
+        over = sum(max(0.0, f[f"decoy_calls_{k}"] - hmmer[k]) for k in BOUNDED)
+        other = sum(f[f"decoy_calls_{k}"] for k in hmmer if k not in BOUNDED)
+        return (-over, round(f["balanced_accuracy"], 12), round(f["domain_f1"], 12), -other)
+
+
+def validation_sets(
     classifier: FamilyClassifier,
     known: Sequence[Record],
     labels: Sequence[str],
     unknown: Sequence[Record],
-    fallback_grid: Sequence[float] = FALLBACK_GRID,
-) -> CallingRule:
-    """The calling rule fitted on known and unknown validation sequences over `fallback_grid`."""
+    n_proteins: int = 100,
+    seed: int = 0,
+) -> Validation:
+    """The validation sets of the rule, searched and scored once."""
     if not known or not unknown:
         raise InputError("calibration needs known-family and unknown-family validation sequences")
     if len(known) != len(labels):
         raise InputError(f"{len(known)} known sequences but {len(labels)} labels")
-    by_fallback = []
-    for records in (known, unknown):
-        searched = classifier.candidates(records, fallback_evalue=0.0)
-        by_fallback.append({e: _with_fallback(classifier, records, searched, e) for e in fallback_grid})
-    return CallingRule(fallback_grid=fallback_grid).fit(by_fallback[0], labels, by_fallback[1])
+    proteins = build_proteins(known, labels, [(r, "unknown") for r in unknown], n_proteins, seed)
+    made = decoys(known, seed)
+    return Validation(
+        searched(classifier, known),
+        list(labels),
+        searched(classifier, unknown),
+        {kind: searched(classifier, recs) for kind, recs in made.items()},
+        proteins,
+        searched(classifier, [p.record for p in proteins]),
+    )
 
 
-def calibrate_domains(
-    classifier: FamilyClassifier,
-    known: Sequence[Record],
-    labels: Sequence[str],
-    unknown: Sequence[Record],
-    n: int = 100,
-    seed: int = 0,
-) -> tuple[DomainRule, dict]:
-    """The domain rule: the CNN-score threshold and E-value cut with the best domain F1 on `n` validation proteins of
-    each kind built from `known` (by label) and `unknown`; returns it with its validation figures."""
-    proteins = build_proteins(known, labels, [(r, "unknown") for r in unknown], n, seed)
-    records = [p.record for p in proteins]
-    found = classifier.domain_hits(classifier.fingerprint(records, domains=True))
-    hits = [found[r.id] for r in records]
-    rule = best_rule(proteins, hits)
-    figures = domain_scores(proteins, rule_cut(hits, rule))
-    return rule, {"proteins": len(proteins), "seed": seed, **figures}
-
-
-def _with_fallback(
-    classifier: FamilyClassifier, records: Sequence[Record], searched: list[list[Candidate]], fallback_evalue: float
-) -> list[list[Candidate]]:
-    """Candidates at `fallback_evalue`, from those of the plain search (computed once): only the records without
-    any go through the chain again. Per-record results do not depend on the batch."""
-    missing = [i for i, c in enumerate(searched) if not c]
-    if not missing or fallback_evalue <= 0:
-        return searched
-    again = classifier.candidates([records[i] for i in missing], fallback_evalue=fallback_evalue)
-    found = dict(zip(missing, again, strict=True))
-    return [found.get(i, c) for i, c in enumerate(searched)]
+def calibrate(validation: Validation) -> tuple[CallRule, dict]:
+    """The rule fitted on the validation sets, and its figures (with HMMER's decoy calls beside them)."""
+    hmmer = validation.hmmer_decoy_calls()
+    rule = CallRule().fit(lambda r: validation.objective(r, hmmer))
+    figures = validation.figures(rule)
+    return rule, {**figures, **{f"hmmer_decoy_calls_{k}": v for k, v in hmmer.items()}}
 
 
 def save_calibrated(
-    classifier: FamilyClassifier,
-    rule: CallingRule,
-    out_dir: str | Path,
-    sets: dict[str, str],
-    domains: tuple[DomainRule, dict] | None = None,
+    classifier: FamilyClassifier, rule: CallRule, figures: dict, out_dir: str | Path, sets: dict[str, str]
 ) -> Bundle:
-    """A new CNN bundle: the same ONNX network, the card's rule replaced by `rule` (and the domain rule by `domains`'
-    (rule, validation figures)), the calibration recorded.
+    """A new CNN bundle: the same ONNX network, the card's rule replaced by `rule`, the calibration recorded.
 
     The version is the next one of the model's name, so the old bundle (and whatever pins it) stays as it was."""
     source = classifier.cnn_bundle
-    card = {k: v for k, v in source.card.items() if k not in ("name", "kind", "files")}
+    card = {k: v for k, v in source.card.items() if k not in ("name", "kind", "files", "max_unassigned_val")}
+    for key in ("domain_threshold", *(key for key, _ in CallRule.CARD_KEYS.values())):
+        card.pop(key, None)  # the former cards' separate domain threshold, and the old rule
     card.update(
         version=new_version(source.name),
         **rule.to_card(),
         calibration={
             "from": source.ref,
-            "rule": "max balanced accuracy on the validation sets; lowest fallback E; median threshold of ties",
+            "rule": RULE_TEXT,
             "sets": sets,
-            "chosen": rule.chosen_.as_dict(),
-            "best_per_fallback_evalue": [r.as_dict() for r in rule.best_per_fallback_],
+            "chosen": {**rule.to_card(), **figures},
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )
-    card.pop("max_unassigned_val", None)
-    for key, _ in DomainRule.CARD_KEYS.values():
-        card.pop(key, None)
-    if domains is not None:
-        domain, figures = domains
-        card.update(domain.to_card())
-        evalue = domain.evalue_ if math.isfinite(domain.evalue_) else None
-        card["calibration"]["domains"] = {
-            "rule": "max domain F1 on constructed validation proteins (multi, repeat, unknown): coordinate ascent "
-            "over the hits' independent E-values and CNN scores; median of ties",
-            "chosen": {"threshold": domain.threshold_, "evalue": evalue, **figures},
-        }
     card["pins"] = pins({"frames": classifier.frames_bundle, "vae": classifier.vae_bundle, "ss": classifier.ss_bundle})
     return save_bundle(Path(out_dir) / source.name, source.name, "cnn", {"model": source.file("model")}, card)
 
@@ -123,8 +180,9 @@ def calibrate_bundle(
     publish: bool = False,
     log: Callable[[str], None] = lambda _msg: None,
 ) -> tuple[Bundle, dict[str, float]]:
-    """`classify-cnn calibrate`: both rules chosen on the dataset's val split and `unknown` (default: the open set's
-    val half), saved as a new bundle (published with `publish`); returns it and the chosen rules' figures."""
+    """`classify-cnn calibrate`: the rule chosen on the dataset's val split, `unknown` (default: the open set's val
+    half), decoys and constructed proteins, saved as a new bundle (published with `publish`); returns it and the
+    chosen rule's figures."""
     from protfam_core.msa.dataset import load_dataset
     from protfam_core.msa.open_set import unknown_records
 
@@ -134,16 +192,20 @@ def calibrate_bundle(
         source = f"open-set val half of {dataset_dir}: {len(unknown)} sequences"
     else:
         source = f"{unknown_name}: {len(unknown)} sequences"
-    log(f"calibrating {classifier.cnn_bundle.ref} on {source} and the val split")
     val, val_labels = data.records("val"), data.labels("val")
-    rule = calibrate(classifier, val, val_labels, unknown)
-    log("choosing the domain rule on constructed validation proteins")
-    domains = calibrate_domains(classifier, val, val_labels, unknown)
-    sets = {"known": f"{dataset_dir} val split: {len(val)} sequences", "unknown": source}
-    bundle = save_calibrated(classifier, rule, out_dir, sets, domains)
+    log(f"searching the validation sets of {classifier.cnn_bundle.ref}: the val split, {source}, decoys, proteins")
+    validation = validation_sets(classifier, val, val_labels, unknown)
+    log("choosing the rule")
+    rule, figures = calibrate(validation)
+    sets = {
+        "known": f"{dataset_dir} val split: {len(val)} sequences",
+        "unknown": source,
+        "decoys": {k: len(v) for k, v in validation.decoys.items()},
+        "constructed": f"{len(validation.proteins)} proteins of val domains (cnn.constructed, seed 0)",
+    }
+    bundle = save_calibrated(classifier, rule, figures, out_dir, sets)
     if publish:
         from protfam_core.registry.bundles import publish as publish_bundle
 
         publish_bundle(bundle.path)
-    domain = domains[0]
-    return bundle, {**rule.chosen_.as_dict(), "domain_threshold": domain.threshold_, "domain_evalue": domain.evalue_}
+    return bundle, {**rule.to_card(), **figures}

@@ -1,31 +1,31 @@
 """The end-to-end family predictor for proteins whose family nobody knows (onnxruntime only, never torch).
 
-A query is searched against every family frame in one pyhmmer pass; each candidate frame gives a placement, the
-placement gives SS/SA-projected channels, the VAEs give the 3 x 30 fingerprint and the CNN gives one output per
-family. The query's score for family f is output f on its placement in frame f (the CNN was trained with rows placed
-in foreign frames as negatives, so that output means "this row belongs to the frame it sits in"). The best candidate
-wins; the call is `unassigned` when no frame is a candidate or the best score is below the threshold. The threshold
-and the fallback search's E-value come from the CNN's card, chosen on validation data (`calibrate.py`); so does the
-domain rule of the per-domain calls (threshold and E-value cut; the protein threshold where a card has none).
+A query is searched against every family frame in one pyhmmer pass; each significant domain hit gives a placement in
+its frame, the placement gives SS/SA-projected channels, the VAEs give the 3 x 30 fingerprint and the CNN gives one
+output per family. A domain's score is the output of its own frame's family (the CNN was trained with rows placed in
+foreign frames as negatives, so that output means "this row belongs to the frame it sits in"). One rule
+(`rule.CallRule`, from the CNN's card, chosen on validation data by `calibrate.py`) makes both tables: the domains
+called (score >= threshold, overlaps settled) and, per protein, the best-supported of them (`unassigned`: none).
 With a fast bundle (`fast.py`, `predict --fast`) the queries it is sure of are answered before any of this.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
 from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
-from protfam_core.cnn.rule import Call, Candidate, Domain
+from protfam_core.cnn.rule import Call, Domain
 from protfam_core.cnn.settings import ChainSettings
 from protfam_core.errors import InputError, ModelError
-from protfam_core.frames.frameset import FrameSet, place_queries
+from protfam_core.frames.frameset import FrameSet, SearchSettings, place_queries
 from protfam_core.io.fingerprints import Fingerprints, check_model
 from protfam_core.io.placements import Query, same_frames
 from protfam_core.io.seqio import Record
-from protfam_core.registry.bundles import pinned, resolve
+from protfam_core.registry.bundles import load_manifest, pinned, resolve
 from protfam_core.registry.onnx_runtime import OnnxModel
 from protfam_core.ss.predict import SSPredictor
 
@@ -70,8 +70,8 @@ class FamilyClassifier:
         vae: str | None = None,
         ss: str | None = None,
         threshold: float | None = None,
-        max_candidates: int | None = None,
         evalue: float | None = None,
+        domain_evalue: float | None = None,
         fallback_evalue: float | None = None,
         threads: int = 1,
         fast: bool | str = False,
@@ -88,17 +88,25 @@ class FamilyClassifier:
         self.vae_bundle = pinned(card, "vae", vae)
         self.fingerprinter = Fingerprinter(self.vae_bundle, threads)
         self.ss_bundle = pinned(card, "ss", ss)
-        self.fast_bundle = resolve(None if fast is True else fast, "fast") if fast else None  # True: the shipped one
+        self.fast_bundle = resolve(self._fast_ref(fast), "fast") if fast else None
         self.settings = ChainSettings.from_cards(
             card,
             self.fast_bundle.card if self.fast_bundle is not None else None,
             threshold=threshold,
             evalue=evalue,
-            max_candidates=max_candidates,
+            domain_evalue=domain_evalue,
             fallback_evalue=fallback_evalue,
             source=f"{self.cnn_bundle.ref} model card",
         )
         self.fast_path = self._fast_path(self.fast_bundle) if self.fast_bundle is not None else None
+
+    def _fast_ref(self, fast: bool | str) -> str | None:
+        """The fast bundle `fast` names; for True, the one of this CNN: the shipped default for the shipped CNN, else
+        NAME-fast@champion for a CNN named NAME (as `classify-cnn easy-train` publishes them)."""
+        if fast is not True:
+            return str(fast)
+        shipped = load_manifest().get("defaults", {}).get("cnn")
+        return None if self.cnn_bundle.name == shipped else f"{self.cnn_bundle.name}-fast@champion"
 
     def _fast_path(self, bundle) -> FastPath:
         """The fast path of this CNN (its card pins the CNN's model.json), used with the frames and VAE the CNN pins."""
@@ -143,12 +151,11 @@ class FamilyClassifier:
             raise InputError("fingerprints give NaN scores: their values are far outside what a VAE makes")
         return probs
 
-    def place(
-        self, records: Sequence[Record], fallback_evalue: float | None = None, domains: bool = False
-    ) -> list[Query]:
-        """Stage 1: candidate placements of each record in the frames this CNN was trained with."""
-        search = self.settings.with_fallback(fallback_evalue)
-        return place_queries(self.frames, records, search, self.threads, self.frames_bundle.ref, domains)
+    def place(self, records: Sequence[Record], search: SearchSettings | None = None) -> list[Query]:
+        """Stage 1: the candidate domains of each record in the frames this CNN was trained with, under the chain's
+        cuts (or `search`'s: calibration searches with none)."""
+        search = self.settings.search if search is None else search
+        return place_queries(self.frames, records, search, self.threads, self.frames_bundle.ref)
 
     def check_fingerprints(self, fps: Fingerprints) -> None:
         """Fingerprints must come from the VAE this CNN was trained on, placed in frames it knows."""
@@ -177,32 +184,10 @@ class FamilyClassifier:
         probs = self.cnn(placed.vectors.reshape(len(placed), 3, self.fingerprinter.latent_dim))
         return iter(family_scores(probs, placed.frames, self.families).tolist())
 
-    def score(self, fps: Fingerprints) -> list[tuple[str, list[Candidate]]]:
-        """Stage 4's scores: per query (in input order) its candidates, each the CNN output of its own frame."""
-        self.check_fingerprints(fps)
-        scores = self._own_frame_scores(fps)
-        out: list[tuple[str, list[Candidate]]] = []
-        rows = zip(fps.ids, fps.frames, fps.evalues.tolist(), fps.scores.tolist(), fps.spans.tolist(), strict=True)
-        for qid, frame, evalue, bits, (_, start, end) in rows:
-            if not out or out[-1][0] != qid:
-                out.append((qid, []))
-            if frame is not None:
-                out[-1][1].append(Candidate(frame, next(scores), evalue, bits, start, end))
-        return out
-
-    def classify(self, fps: Fingerprints) -> list[Call]:
-        """Stage 4: one Call per query of framed fingerprints (`encode-vae encode` of placements), input order."""
-        if fps.spans is not None and bool((fps.spans[:, 0] > 0).any()):
-            raise InputError("these are placements of every domain (place --domains): classify them with --domains")
-        return [self.settings.protein.decide(qid, candidates) for qid, candidates in self.score(fps)]
-
     def domain_hits(self, fps: Fingerprints) -> dict[str, list[Domain]]:
-        """Every domain hit of every query (input order), scored by the CNN output of its frame: the candidates of
-        the domain calls, from fingerprints of domain placements (`prep-msa place --domains`)."""
+        """Every candidate domain of every query (input order), scored by the CNN output of its frame, from framed
+        fingerprints (`encode-vae encode` of placements; a forced placement is one domain)."""
         self.check_fingerprints(fps)
-        placed_rows = [f is not None for f in fps.frames] if fps.frames is not None else []
-        if fps.spans is None or bool((fps.spans[:, 0] == 0)[placed_rows].any()):
-            raise InputError("domain calls need placements of every domain: prep-msa place --domains")
         scores = self._own_frame_scores(fps)
         hits: dict[str, list[Domain]] = {}
         values = fps.evalues.tolist(), fps.scores.tolist(), fps.lengths.tolist(), fps.hmm_spans.tolist()
@@ -213,26 +198,22 @@ class FamilyClassifier:
                 hits[qid].append(Domain(qid, frame, start, end, next(scores), *hit, *columns))
         return hits
 
-    def domains(self, fps: Fingerprints) -> list[Domain]:
-        """Stage 4 per domain: the called domains of every query (input order, then by start) under the card's domain
-        rule (CNN score >= domain threshold, independent E-value <= domain E-value cut); a query without any gets one
-        `unassigned` row."""
-        return [d for qid, hits in self.domain_hits(fps).items() for d in self.settings.domain.calls(qid, hits)]
+    def classify(self, fps: Fingerprints) -> list[Call]:
+        """Stage 4 per protein: one Call per query of framed fingerprints, input order."""
+        return [self.settings.rule.decide(qid, hits) for qid, hits in self.domain_hits(fps).items()]
 
-    def fingerprint(
-        self, records: Sequence[Record], fallback_evalue: float | None = None, domains: bool = False
-    ) -> Fingerprints:
-        """Stages 1-3: placements (of every domain with `domains`), SS/SA, fingerprints, exactly what the pipe of the
-        stage tools computes. SS/SA are predicted only for the queries with a placement: a query without one gets no
-        fingerprint, and on a proteome that is almost every query (SS/SA was 70% of the chain's time there)."""
-        queries = self.place(records, fallback_evalue, domains)
+    def domains(self, fps: Fingerprints) -> list[Domain]:
+        """Stage 4 per domain: the called domains of every query (input order, then by start); a query without any
+        gets one `unassigned` row."""
+        return [d for qid, hits in self.domain_hits(fps).items() for d in self.settings.rule.domains(qid, hits)]
+
+    def fingerprint(self, records: Sequence[Record], search: SearchSettings | None = None) -> Fingerprints:
+        """Stages 1-3: candidate domains, SS/SA, fingerprints, exactly what the pipe of the stage tools computes.
+        SS/SA are predicted only for the queries with a candidate: a query without one gets no fingerprint, and on a
+        proteome that is almost every query (SS/SA was 70% of the chain's time there)."""
+        queries = self.place(records, search)
         annotated = iter(self.ss_predictor.annotate([q for q in queries if q.candidates]))
         return self.fingerprinter.encode_queries([next(annotated) if q.candidates else q for q in queries])
-
-    def candidates(self, records: Sequence[Record], fallback_evalue: float | None = None) -> list[list[Candidate]]:
-        """Every candidate frame of every record (family, CNN score, search E-value), in input order; the sensitive
-        search of queries without a hit keeps E <= `fallback_evalue` (default: the rule's)."""
-        return [c for _, c in self.score(self.fingerprint(records, fallback_evalue))]
 
     def predict(
         self, records: Sequence[Record], batch_size: int = 256, progress: Callable[[int], None] | None = None
@@ -260,8 +241,8 @@ class FamilyClassifier:
     def predict_domains(
         self, records: Sequence[Record], batch_size: int = 256, progress: Callable[[int], None] | None = None
     ) -> list[Domain]:
-        """The called domains of every record (input order, then by start): the four stages, every domain hit."""
-        return self._batched(records, batch_size, progress, lambda b: self.domains(self.fingerprint(b, domains=True)))
+        """The called domains of every record (input order, then by start): the four stages."""
+        return self._batched(records, batch_size, progress, lambda b: self.domains(self.fingerprint(b)))
 
     def _batched(self, records: Sequence[Record], batch_size: int, progress, work) -> list:
         if not records:
@@ -322,5 +303,5 @@ class FamilyClassifier:
         for i in range(0, len(fps), batch_size):
             probs = self.cnn(vectors[i : i + batch_size])
             for q, row in zip(fps.ids[i : i + batch_size], probs.tolist(), strict=True):
-                candidates = [Candidate(f, s) for f, s in zip(self.families, row, strict=True)]
-                yield self.settings.protein.decide(q, candidates)
+                hits = [Domain(q, f, 0, 0, s, math.nan) for f, s in zip(self.families, row, strict=True)]
+                yield self.settings.rule.decide(q, hits)

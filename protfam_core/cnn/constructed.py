@@ -5,7 +5,7 @@ A constructed protein is real sequences of a dataset joined by random linkers of
 - repeat: 3-6 members of one of the 8 shortest known families;
 - unknown: one known member and one sequence of a family the model does not know, in random order.
 Built from validation members (and the open set's validation half) they choose the domain rule
-(`cnn.calibrate.calibrate_domains`); built from test members they measure it (`benchmarks/domain_accuracy.py`).
+(`cnn.calibrate`); built from test members they measure it (`benchmarks/domain_accuracy.py`).
 
 A called domain is right when its family is right and it shares >= 50% of the shorter of it and the true segment.
 """
@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from protfam_core.cnn.report import UNASSIGNED
-from protfam_core.cnn.rule import Domain, DomainRule, span_overlap
+from protfam_core.cnn.rule import Domain, span_overlap
 from protfam_core.io.alphabet import AMINO_ACIDS
 from protfam_core.io.seqio import Record
 
@@ -112,16 +112,3 @@ def domain_scores(proteins: Sequence[Protein], calls: Sequence[Sequence[Domain]]
         **{f"proteins_exact_{k}": float(np.mean(v)) for k, v in per_kind.items()},
         "unknown_segments_called": unknown_called / max(unknown_total, 1),
     }
-
-
-def rule_cut(hits: Sequence[Sequence[Domain]], rule: DomainRule) -> list[list[Domain]]:
-    """The called domains of each protein under a domain rule."""
-    return [rule.calls("", h) for h in hits]
-
-
-def best_rule(
-    proteins: Sequence[Protein], hits: Sequence[Sequence[Domain]], by_score: bool = True, by_evalue: bool = True
-) -> DomainRule:
-    """The domain rule with the best domain F1 on these (validation) proteins (`DomainRule.fit`)."""
-    rule = DomainRule(by_score=by_score, by_evalue=by_evalue)
-    return rule.fit(hits, lambda called: domain_scores(proteins, called)["domain_f1"])

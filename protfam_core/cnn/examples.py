@@ -42,11 +42,11 @@ class Examples:
 
 
 def searched(cache: FeatureCache, split: str, search: SearchSettings = SearchSettings()) -> list[Placement]:  # noqa: B008
-    """Every candidate placement of the split's members, exactly as predict finds them (search + fallback).
+    """Every candidate domain of the split's members, exactly as predict finds them (search + fallback), uncut.
 
     Cached per dataset checksum only: the search needs no SS model, so it can run before one exists.
     """
-    key = f"e{search.evalue:g}-k{search.max_candidates}-fbsens{search.fallback_evalue:g}"
+    key = f"domains-e{search.evalue:g}-d{search.domain_evalue:g}-fbsens{search.fallback_evalue:g}"
     path = _cache_file(cache, f"{split}-{key}.npz")
     if path is not None and path.exists():
         return load_placements(path)

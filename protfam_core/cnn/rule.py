@@ -1,30 +1,32 @@
-"""The calling rule: which candidate family a query is called, or `unassigned`, and how that rule is chosen.
+"""The calling rule: which families a query is called, per domain and per protein, and how that rule is chosen.
 
-A query's candidates are the families whose frames the search placed it in, each with the CNN's score of that
-placement. The best candidate is the call when its score reaches the threshold; a query with no candidate, or a best
-score below it, is `unassigned`. Queries without any search hit are searched again with a sensitive search and keep
-the frames with E <= the fallback E-value. `CallingRule` learns both numbers on validation data, never on test data:
-- `classify-cnn train` has only the known families' validation members: the highest threshold that leaves at most
-  `max_unassigned` of them unassigned;
-- `classify-cnn calibrate` also has sequences of families the model does not know: the threshold and fallback
-  E-value with the highest balanced accuracy (known called right + unknown left unassigned); within the best, the
-  lowest fallback E-value (the fewest extra searches) and the median threshold of its equally good ones (the middle
-  of the gap between the unknown and the known scores, not its edge).
+One rule makes both tables (`CallRule`). Stage 1 keeps a family as a candidate of a query when HMMER calls it
+significant, as Pfam's gathering thresholds do: the query's whole-sequence E-value against the family's frame is at
+most `evalue_`, and each of its domains there with an independent E-value of at most `domain_evalue_` is a candidate
+domain; a query without any is searched again without the bias filter, at `fallback_evalue_`. Stage 4 calls each
+candidate domain whose CNN score (of its placement in its own frame) reaches `threshold_`, keeps the better-supported
+of overlapping ones (`resolve_domains`), and the protein's call is its best-supported called domain. So the
+per-protein call is always one of the protein's called domains, and an `unassigned` protein has none.
+All four numbers are learned on validation data (`cnn.calibrate`), never on test data.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple, Self
 
 import numpy as np
 
 from protfam_core.cnn.report import UNASSIGNED
-from protfam_core.errors import InputError, ModelError
+from protfam_core.errors import ModelError
+from protfam_core.frames.frameset import SearchSettings
 
-FALLBACK_GRID = (0.0, 1e-4, 1e-3, 1e-2)
+# The E-value cuts and CNN thresholds that `CallRule.fit` weighs (coordinate ascent, one coordinate at a time).
+EVALUE_GRID = (1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0, 10.0)
+THRESHOLD_GRID = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
+K_GRID = (0.0, 1e-4, 1e-3, 1e-2)
 K_GRID = (1, 2, 3)  # candidate families per query that the fast rule weighs (cost grows with k)
 # What the full chain costs per query, in fast candidate placements (prefilter + forced placement + aa CNN): about
 # 1.2 ms against 0.12 ms on 2 cores (benchmarks/classify_speed.py --fast, stage figures).
@@ -81,67 +83,6 @@ def choose_threshold(best_scores: Sequence[float | None], max_unassigned: float 
     return float(scores[min(allowed, len(scores) - 1)]) if allowed < len(scores) else 0.0
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One candidate calling rule and what it does on the validation sets."""
-
-    threshold: float
-    fallback_evalue: float
-    known_correct: float
-    known_unassigned: float
-    unknown_unassigned: float
-
-    @property
-    def balanced_accuracy(self) -> float:
-        return (self.known_correct + self.unknown_unassigned) / 2
-
-    def as_dict(self) -> dict[str, float]:
-        return {**asdict(self), "balanced_accuracy": self.balanced_accuracy}
-
-
-def _best(candidates: Sequence[Sequence[Candidate]]) -> tuple[list[str | None], np.ndarray]:
-    """Best candidate family (None if none) and its score (-1 if none) per query."""
-    best = [max(c, key=lambda x: x.score) if c else None for c in candidates]
-    return [b.family if b else None for b in best], np.array([b.score if b else -1.0 for b in best])
-
-
-def rules_for(
-    known_fams: Sequence[str | None],
-    known_scores: np.ndarray,
-    labels: Sequence[str],
-    unknown_scores: np.ndarray,
-    fallback_evalue: float,
-) -> list[Rule]:
-    """Every distinct threshold (0 and the midpoint between each two neighbouring best scores) with the rates it
-    gives, for one fallback E-value."""
-    right = np.array([f == t for f, t in zip(known_fams, labels, strict=True)])
-    scores = np.unique(np.concatenate([known_scores[known_scores >= 0], unknown_scores[unknown_scores >= 0]]))
-    out = []
-    for t in np.concatenate([[0.0], (scores[1:] + scores[:-1]) / 2]):
-        called_k, called_u = known_scores >= t, unknown_scores >= t
-        out.append(
-            Rule(
-                float(t),
-                fallback_evalue,
-                float(np.mean(right & called_k)),
-                float(np.mean(~called_k)),
-                float(np.mean(~called_u)),
-            )
-        )
-    return out
-
-
-def choose_rule(rules: Sequence[Rule]) -> Rule:
-    """Highest balanced accuracy; then the lowest fallback E-value; then the median threshold of the ties."""
-    if not rules:
-        raise InputError("no calling rules to choose from")
-    best = max(round(r.balanced_accuracy, 12) for r in rules)
-    ties = [r for r in rules if round(r.balanced_accuracy, 12) == best]
-    lowest = min(r.fallback_evalue for r in ties)
-    ties = sorted((r for r in ties if r.fallback_evalue == lowest), key=lambda r: r.threshold)
-    return ties[(len(ties) - 1) // 2]
-
-
 Candidates = Sequence[Sequence[Candidate]]
 
 
@@ -183,59 +124,10 @@ class CardRule:
         return {k: v for k, v in values.items() if not (isinstance(v, float) and math.isinf(v))}
 
 
-class CallingRule(CardRule):
-    """The per-protein rule shared by `train`, `calibrate` and `predict` (settings in __init__, learned by `fit`).
-
-    `fit` takes, per fallback E-value, every validation query's candidates as the chain gives them at that fallback.
-    Learned: `threshold_`, `fallback_evalue_` and, when unknown-family sequences were given, `chosen_` (the rule with
-    its validation rates) and `best_per_fallback_` (the best rule at each fallback E-value, for the model card).
-    """
-
-    CARD_KEYS = {"threshold_": ("threshold", float), "fallback_evalue_": ("fallback_evalue", float)}
-
-    def __init__(self, max_unassigned: float = 0.01, fallback_grid: Sequence[float] = FALLBACK_GRID) -> None:
-        self.max_unassigned = max_unassigned
-        self.fallback_grid = tuple(fallback_grid)
-        self.chosen_: Rule | None = None
-        self.best_per_fallback_: list[Rule] = []
-
-    def fit(
-        self,
-        known: Mapping[float, Candidates],
-        labels: Sequence[str],
-        unknown: Mapping[float, Candidates] | None = None,
-    ) -> CallingRule:
-        """Learn the threshold (and, with `unknown`, the fallback E-value) from validation candidates."""
-        grid = [e for e in self.fallback_grid if e in known]
-        if not grid or any(len(known[e]) != len(labels) for e in grid):
-            raise InputError("calibration needs the known validation sequences' candidates at each fallback E-value")
-        if unknown is None:
-            self.fallback_evalue_ = float(min(grid))
-            _, scores = _best(known[self.fallback_evalue_])
-            self.threshold_ = choose_threshold([s if s >= 0 else None for s in scores], self.max_unassigned)
-            self.chosen_, self.best_per_fallback_ = None, []
-            return self
-        if not labels or any(not unknown.get(e) for e in grid):
-            raise InputError("calibration needs known-family and unknown-family validation sequences")
-        everything, self.best_per_fallback_ = [], []
-        for e in grid:
-            kf, ks = _best(known[e])
-            rules = rules_for(kf, ks, labels, _best(unknown[e])[1], e)
-            everything += rules
-            self.best_per_fallback_.append(choose_rule(rules))
-        self.chosen_ = choose_rule(everything)
-        self.threshold_, self.fallback_evalue_ = self.chosen_.threshold, self.chosen_.fallback_evalue
-        return self
-
-    def decide(self, query_id: str, candidates: Sequence[Candidate]) -> Call:
-        """The call of one query from its candidates."""
-        return decide(query_id, candidates, self.threshold_)
-
-
 class Domain(NamedTuple):
     """One domain hit of a query: its frame, CNN score, independent E-value, 1-based inclusive span, the bit score
     of its placement (NaN where unknown), the query's length and the frame columns it fills (0 where unknown), as a
-    HMMER domain table has them."""
+    HMMER domain table has them, and its hit's whole-sequence E-value."""
 
     query_id: str
     family: str
@@ -247,6 +139,7 @@ class Domain(NamedTuple):
     length: int = 0
     hmm_from: int = 0
     hmm_to: int = 0
+    hit_evalue: float = math.nan  # the search hit's whole-sequence E-value (stage 1's cut; calibration replays it)
 
 
 def span_overlap(a: tuple[int, int], b: tuple[int, int]) -> float:
@@ -255,63 +148,89 @@ def span_overlap(a: tuple[int, int], b: tuple[int, int]) -> float:
     return max(shared, 0) / min(a[1] - a[0] + 1, b[1] - b[0] + 1)
 
 
-def resolve_domains(query_id: str, hits: Sequence[Domain], threshold: float, evalue: float = math.inf) -> list[Domain]:
-    """The called domains of one query, by start: every hit scoring at least `threshold` with an independent E-value
-    of at most `evalue`, the better-supported first
-    (higher CNN score, then lower E-value), each kept unless it shares more than half of the shorter one with a domain
-    already kept (the role of Pfam's clan competition: of two families claiming one segment, the better one stays;
-    repeats of one family lie side by side and all stay). No domain called: one `unassigned` row without a span."""
+def support(hit: Domain) -> tuple[float, float, int]:
+    """The order of the better-supported domain hits: higher CNN score, then lower E-value, then earlier."""
+    return (-hit.score, hit.evalue, hit.start)
+
+
+def resolve_domains(query_id: str, hits: Sequence[Domain], threshold: float) -> list[Domain]:
+    """The called domains of one query, by start: every hit scoring at least `threshold`, the better-supported first,
+    each kept unless it shares more than half of the shorter one with a domain already kept (the role of Pfam's clan
+    competition: of two families claiming one segment, the better one stays; repeats of one family lie side by side
+    and all stay). No domain called: one `unassigned` row without a span."""
     kept: list[Domain] = []
-    passing = (h for h in hits if h.score >= threshold and h.evalue <= evalue)
-    for hit in sorted(passing, key=lambda h: (-h.score, h.evalue, h.start)):
+    for hit in sorted((h for h in hits if h.score >= threshold), key=support):
         if all(span_overlap((hit.start, hit.end), (k.start, k.end)) <= 0.5 for k in kept):
             kept.append(hit)
     return sorted(kept, key=lambda h: (h.start, h.end)) or [Domain(query_id, UNASSIGNED, 0, 0, 0.0, math.nan)]
 
 
-class DomainRule(CardRule):
-    """The rule of the per-domain calls (`--domains`): a domain hit is called when its CNN score reaches `threshold_`
-    and its independent E-value is at most `evalue_`, then `resolve_domains` settles overlaps.
+class CallRule(CardRule):
+    """The rule of every call (see the module docstring): settings in `__init__`, learned by `fit`.
 
-    `fit` chooses both by coordinate ascent from (0, no cut) over every E-value, then every score, of the hits (exact
-    in each coordinate, `rounds` times or until it stops moving), maximising `f1` of the domains each rule calls
-    (the constructed validation proteins' domain F1, `cnn.constructed`); ties: the median of the tied rules.
-    `by_score=False` keeps every score (an E-value rule, as hmmscan users cut), `by_evalue=False` every E-value.
+    `fit` moves one number at a time over its grid (the E-value cuts over `evalue_grid`, the threshold over
+    `threshold_grid`) to the value that maximises `objective(rule)` (a tuple, compared in order), `rounds` times or
+    until no number moves; of equally good values, the median. `cnn.calibrate` gives the objective: first no more
+    false calls on reversed and shuffled validation members than HMMER's at E <= 1e-3, then the balanced accuracy of
+    the known and unknown validation sequences, then the domain F1 of constructed validation proteins.
     """
 
-    CARD_KEYS = {"threshold_": ("domain_threshold", float), "evalue_": ("domain_evalue", float)}
+    CARD_KEYS = {
+        "threshold_": ("threshold", float),
+        "evalue_": ("evalue", float),
+        "domain_evalue_": ("domain_evalue", float),
+        "fallback_evalue_": ("fallback_evalue", float),
+    }
 
-    def __init__(self, by_score: bool = True, by_evalue: bool = True, rounds: int = 3) -> None:
-        self.by_score = by_score
-        self.by_evalue = by_evalue
+    def __init__(
+        self,
+        evalue_grid: Sequence[float] = EVALUE_GRID,
+        threshold_grid: Sequence[float] = THRESHOLD_GRID,
+        rounds: int = 3,
+    ) -> None:
+        self.evalue_grid = tuple(evalue_grid)
+        self.threshold_grid = tuple(threshold_grid)
         self.rounds = rounds
 
-    def fit(self, hits: Sequence[Sequence[Domain]], f1: Callable[[list[list[Domain]]], float]) -> DomainRule:
-        """Learn `threshold_` and `evalue_` from the domain hits of validation proteins."""
-        scores = sorted({0.0, *(d.score for h in hits for d in h)})
-        evalues = sorted({math.inf, *(d.evalue for h in hits for d in h)})
+    @property
+    def search(self) -> SearchSettings:
+        """Stage 1's cuts under this rule."""
+        return SearchSettings(self.evalue_, self.domain_evalue_, self.fallback_evalue_)
 
-        def best_rule(rules: list[tuple[float, float]]) -> tuple[float, float]:
-            values = [f1([resolve_domains("", h, t, e) for h in hits]) for t, e in rules]
-            ties = [r for r, v in zip(rules, values, strict=True) if v >= max(values) - 1e-12]
-            return ties[(len(ties) - 1) // 2]
+    def domains(self, query_id: str, hits: Sequence[Domain]) -> list[Domain]:
+        """The called domains of one query from its candidate domains (by start; one `unassigned` row when none)."""
+        return resolve_domains(query_id, hits, self.threshold_)
 
-        rule = (0.0 if self.by_score else -math.inf, math.inf)
+    def decide(self, query_id: str, hits: Sequence[Domain]) -> Call:
+        """The protein's call: its best-supported called domain (the first that `resolve_domains` keeps), with the
+        best hit of each candidate family as its candidates."""
+        best: dict[str, Domain] = {}
+        for h in sorted(hits, key=support):
+            best.setdefault(h.family, h)
+        ranked = tuple(Candidate(h.family, h.score, h.evalue, h.bits, h.start, h.end) for h in best.values())
+        if not ranked:
+            return Call(query_id, UNASSIGNED, 0.0, ())
+        top = ranked[0]
+        return Call(query_id, top.family if top.score >= self.threshold_ else UNASSIGNED, top.score, ranked)
+
+    def fit(self, objective: Callable[[CallRule], tuple], start: Mapping[str, float] | None = None) -> CallRule:
+        """Learn the four numbers by coordinate ascent from `start` (default: HMMER's usual 1e-3 cuts, no CNN veto,
+        no fallback); `figures_` keeps the chosen rule's objective."""
+        state = dict(start or {"threshold_": 0.0, "evalue_": 1e-3, "domain_evalue_": 1e-3, "fallback_evalue_": 0.0})
+        grids = {"evalue_": self.evalue_grid, "domain_evalue_": self.evalue_grid,
+                 "fallback_evalue_": (0.0, *self.evalue_grid), "threshold_": self.threshold_grid}  # fmt: skip
         for _ in range(self.rounds):
-            moved = rule
-            if self.by_evalue:
-                moved = best_rule([(moved[0], e) for e in evalues])
-            if self.by_score:
-                moved = best_rule([(t, moved[1]) for t in scores])
-            if moved == rule:
+            before = dict(state)
+            for attr, grid in grids.items():
+                values = [objective(CallRule.learned(**{**state, attr: v})) for v in grid]
+                ties = [v for v, o in zip(grid, values, strict=True) if o == max(values)]
+                state[attr] = ties[(len(ties) - 1) // 2]
+            if state == before:
                 break
-            rule = moved
-        self.threshold_, self.evalue_ = float(rule[0]), float(rule[1])
+        for attr, value in state.items():
+            setattr(self, attr, float(value))
+        self.figures_ = objective(self)
         return self
-
-    def calls(self, query_id: str, hits: Sequence[Domain]) -> list[Domain]:
-        """The called domains of one query (by start; one `unassigned` row when none)."""
-        return resolve_domains(query_id, hits, self.threshold_, self.evalue_)
 
 
 def best_of(candidates: Sequence[Candidate], k: int) -> Candidate | None:

@@ -33,9 +33,9 @@ class Provenance:
     version: str = __version__
 
     @classmethod
-    def of(cls, classifier: FamilyClassifier, domains: bool = False, tool: str = "classify-cnn") -> Provenance:
+    def of(cls, classifier: FamilyClassifier, tool: str = "classify-cnn") -> Provenance:
         bundles = tuple((role, b.ref, b.card_sha256()) for role, b in classifier.bundles())
-        return cls(tool, tuple(classifier.settings.provenance(domains)), bundles)
+        return cls(tool, tuple(classifier.settings.provenance()), bundles)
 
     def comment(self) -> str:
         """The '#' line: tool version, the settings used (`ChainSettings.provenance`), every bundle used."""
@@ -237,7 +237,7 @@ def format_table(
     """The calls (`domains`: the called domains) of `classifier` in format `fmt` (refused by `check_format` where it
     cannot hold them)."""
     check_format(fmt, domains, top_k)
-    prov, rows = Provenance.of(classifier, domains, tool), list(results)
+    prov, rows = Provenance.of(classifier, tool), list(results)
     if fmt == "tsv":
         return format_domains(rows, prov.comment()) if domains else format_calls(rows, top_k, prov.comment())
     if fmt == "jsonl":

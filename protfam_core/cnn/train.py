@@ -20,10 +20,9 @@ from protfam_core.cnn.classify import FamilyClassifier, family_scores
 from protfam_core.cnn.examples import SEARCH, Examples, split_examples
 from protfam_core.cnn.model import TrainConfig, export, predict, train_cnn
 from protfam_core.cnn.report import overall_accuracy
-from protfam_core.cnn.rule import K_GRID, CallingRule, Candidate, FastRule, decide
+from protfam_core.cnn.rule import K_GRID, Candidate, FastRule, choose_threshold, decide
 from protfam_core.errors import ModelError
 from protfam_core.features.cache import FeatureCache
-from protfam_core.frames.frameset import FALLBACK_EVALUE
 from protfam_core.msa.dataset import load_dataset
 from protfam_core.registry.bundles import Bundle, new_version, pins, resolve, save_bundle
 from protfam_core.registry.bundles import publish as registry_publish
@@ -54,10 +53,10 @@ def blind_calls(examples: Examples, probabilities: np.ndarray, families: list[st
 def validation_threshold(
     val: Examples, probabilities: np.ndarray, families: list[str], members: list[str], max_unassigned: float
 ) -> float:
-    """The `unassigned` threshold from the validation members' searched candidates (`CallingRule.fit`)."""
+    """The uncalibrated card's threshold: the highest that leaves at most `max_unassigned` of the validation members'
+    searched candidates unassigned (`classify-cnn calibrate` replaces it)."""
     calls = blind_calls(val, probabilities, families, 0.0)
-    known = {FALLBACK_EVALUE: [list(calls[q].candidates) if q in calls else [] for q in members]}
-    return CallingRule(max_unassigned, (FALLBACK_EVALUE,)).fit(known, members).threshold_
+    return choose_threshold([calls[q].score if q in calls else None for q in members], max_unassigned)
 
 
 def frames_card(dataset_card: dict, families: list[str], widths: dict[str, int], version: str) -> dict:

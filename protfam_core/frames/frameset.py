@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import numpy as np
 import pyhmmer
@@ -27,17 +28,21 @@ _ALPHABET = easel.Alphabet.amino()
 _BUILD_SEED = 42
 FALLBACK_EVALUE = 0.01  # E-value cut of the sensitive search for queries the plain search misses
 SENSITIVE_FILTERS = {"bias_filter": False, "F1": 0.1}  # pyhmmer options of the sensitive search (--nobias --F1 0.1)
+H = TypeVar("H", bound="_Hit")
 _UPPER = np.frombuffer(bytes(range(256)).upper(), dtype=np.uint8)  # byte -> its upper-case byte
 
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """The frame search of stage 1: the E-value cut and number of candidate frames per query, and the sensitive
-    fallback search's E-value cut for queries without a hit (0 = off). The chain builds one from its cards and the
-    user's options (`cnn.settings.ChainSettings`), so that `prep-msa place` and `classify-cnn predict` search alike."""
+    """The frame search of stage 1, HMMER's significance cuts as Pfam's gathering thresholds are: a family is a
+    candidate of a query when the query's whole-sequence E-value against its frame is at most `evalue`, and each of
+    its domains in that frame with an independent E-value of at most `domain_evalue` is placed. A query without any
+    candidate is searched again by the sensitive search (bias filter off), with `fallback_evalue` as its sequence cut
+    (0 = off). The chain takes them from its model card (`cnn.settings.ChainSettings`), so that `prep-msa place` and
+    `classify-cnn predict` search alike; the defaults keep every hit (training and calibration weigh them all)."""
 
     evalue: float = 10.0
-    max_candidates: int = 5
+    domain_evalue: float = 10.0
     fallback_evalue: float = FALLBACK_EVALUE
 
 
@@ -158,13 +163,10 @@ class FrameSet:
         settings: SearchSettings = SearchSettings(),  # noqa: B008 (frozen)
         sensitive: bool = False,
         cpus: int = 0,
-        domains: bool = False,
     ) -> dict[str, list[Placement]]:
-        """Candidate families of each query (best score first) with its placement in each, from one pyhmmer search.
-
-        By default a candidate is a frame: the placement of its hit's best domain, with the hit's score and E-value.
-        With `domains`, every reported domain of every hit is a candidate (its own score and independent E-value,
-        numbered 1.. along the query), best first; a repeat protein has several in one frame.
+        """Every domain of every hit of each query, best score first, from one pyhmmer search: the placement of each
+        domain in its frame, with its own score and independent E-value, numbered 1.. along the query, and the hit's
+        whole-sequence E-value (a repeat protein has several domains in one frame).
 
         E-values are per query against all frames (Z = number of frames), so they do not depend on the batch.
         `sensitive` turns the bias filter off and loosens the MSV filter five-fold (F1 0.1): it finds the members of
@@ -178,8 +180,7 @@ class FrameSet:
         block = _digital(records)
         hits_per_query: list[list[Placement]] = [[] for _ in records]
         hmms = list(self._hmms.values())
-        evalue = settings.evalue
-        opts = {"E": evalue, "domE": evalue, "Z": len(hmms), "domZ": len(hmms)}
+        opts = {"E": settings.evalue, "domE": settings.domain_evalue, "Z": len(hmms), "domZ": len(hmms)}
         if sensitive:
             opts.update(SENSITIVE_FILTERS)
         for top in pyhmmer.hmmer.hmmsearch(hmms, block, cpus=cpus, **opts):
@@ -187,17 +188,12 @@ class FrameSet:
             width = self.widths[family]
             for hit in top.reported:
                 i = int(hit.name)
-                if not domains:
-                    row, pos = _row_from_domain(hit.best_domain.alignment, width)
-                    hits_per_query[i].append(Placement(records[i].id, family, row, pos, float(hit.score), hit.evalue))
-                    continue
                 for k, dom in enumerate((d for d in hit.domains if d.reported), 1):
                     row, pos = _row_from_domain(dom.alignment, width)
-                    placed = Placement(records[i].id, family, row, pos, float(dom.score), dom.i_evalue, k)
+                    placed = Placement(records[i].id, family, row, pos, float(dom.score), dom.i_evalue, k, hit.evalue)
                     hits_per_query[i].append(placed)
         for rec, cands in zip(records, hits_per_query, strict=True):
-            cands.sort(key=lambda p: (-p.score, p.family, p.domain))
-            out[rec.id] = cands if domains else cands[: settings.max_candidates]
+            out[rec.id] = sorted(cands, key=lambda p: (-p.score, p.family, p.domain))
         return out
 
     def place(self, records: list[Record], family: str) -> list[Placement]:
@@ -241,27 +237,39 @@ def candidate_placements(
     records: Sequence[Record],
     settings: SearchSettings = SearchSettings(),  # noqa: B008 (frozen)
     cpus: int = 0,
-    domains: bool = False,
 ) -> dict[str, list[Placement]]:
-    """Candidate frames of each query with its placement in each: one frame search, then a sensitive search fallback.
+    """Candidate domains of each query: one frame search, then a sensitive search for the queries without any.
 
-    The search's filters miss a few members, mostly of biased composition (6 of 3,200 validation sequences of the
-    benchmark dataset have no hit at E <= 10; the bias filter drops them). Those queries are searched again without
-    the bias filter (`FrameSet.search(sensitive=True)`) and keep the frames with E <= the fallback E-value; the CNN then
-    scores these candidates like any other. The null2-corrected E-values of that search keep low-complexity
-    sequences of unknown families (metallothioneins, toxins) out, which a forced alignment's raw score does not.
-
-    With `domains` the one search is the sensitive one and there is no fallback: a fallback only reaches queries
-    without any hit, and a domain that the bias filter drops in a protein whose other domains hit would never be
-    searched again (3 of the 864 domains of the constructed validation proteins; BENCHMARKS.md). It costs about the
-    plain search again (0.35 -> 0.63 s for 300 constructed proteins on 2 cores).
+    The search's bias filter misses a few members of biased composition (6 of 3,200 validation sequences of the
+    benchmark dataset have no hit at E <= 10). Those queries are searched again without it
+    (`FrameSet.search(sensitive=True)`), with the fallback E-value as the sequence cut; its null2-corrected E-values
+    keep low-complexity sequences of unknown families (metallothioneins, toxins) out. A query whose plain search
+    found a candidate is not searched again: the bias filter is also what keeps reversed and shuffled sequences of
+    biased composition out (calibration weighs both on such decoys, `cnn.calibrate`).
     """
-    found = frames.search(list(records), settings, sensitive=domains, cpus=cpus, domains=domains)
-    missing = [] if domains else [r for r in records if not found[r.id]]
+    found = frames.search(list(records), settings, cpus=cpus)
+    missing = [r for r in records if not found[r.id]]
     if missing and settings.fallback_evalue > 0:
         fallback = replace(settings, evalue=settings.fallback_evalue)
         found.update(frames.search(missing, fallback, sensitive=True, cpus=cpus))
     return found
+
+
+class _Hit(Protocol):
+    evalue: float
+    hit_evalue: float
+
+
+def replay(plain: Sequence[H], sensitive: Sequence[H], settings: SearchSettings) -> list[H]:
+    """What `candidate_placements` keeps of one query under `settings`, from its hits of both searches under the
+    default (widest) settings: the plain hits within the cuts, else the sensitive ones within the fallback's. This is
+    how calibration weighs many settings with one search (tests/frames check that it agrees with the search)."""
+
+    def within(hits: Sequence[H], evalue: float) -> list[H]:
+        return [h for h in hits if h.hit_evalue <= evalue and h.evalue <= settings.domain_evalue]
+
+    found = within(plain, settings.evalue)
+    return found if found or settings.fallback_evalue <= 0 else within(sensitive, settings.fallback_evalue)
 
 
 def place_queries(
@@ -270,12 +278,10 @@ def place_queries(
     settings: SearchSettings = SearchSettings(),  # noqa: B008 (frozen)
     cpus: int = 0,
     frames_ref: str | None = None,
-    domains: bool = False,
 ) -> list[Query]:
-    """Stage 1 of the chain, label-free: every query with its candidate placements, best first, in input order (a
-    query without any keeps an empty list, so that it still comes out of the last stage as `unassigned`); with
-    `domains`, every domain hit is a candidate."""
-    found = candidate_placements(frames, records, settings, cpus, domains)
+    """Stage 1 of the chain, label-free: every query with its candidate domains, best first, in input order (a query
+    without any keeps an empty list, so that it still comes out of the last stage as `unassigned`)."""
+    found = candidate_placements(frames, records, settings, cpus)
     return [Query(r.id, r.seq, tuple(found[r.id]), frames=frames_ref) for r in records]
 
 

@@ -50,7 +50,8 @@ class Placement:
     positions: np.ndarray
     score: float
     evalue: float
-    domain: int = 0  # 0: the hit's best domain, scored as the hit; k >= 1: its k-th domain, scored alone
+    domain: int = 0  # 0: a forced placement (one per frame); k >= 1: the k-th domain of a search hit, scored alone
+    hit_evalue: float = math.nan  # the search hit's whole-sequence E-value (in memory only: calibration weighs it)
 
     @property
     def span(self) -> tuple[int, int]:

@@ -2,15 +2,17 @@
 
 import io
 import json
+import math
 import random
 from pathlib import Path
 
-import numpy as np
 import pytest
 from protfam_tools.classify_cnn import main
 
+from protfam_core.cnn.calibrate import BOUNDED
 from protfam_core.cnn.classify import FamilyClassifier
-from protfam_core.cnn.rule import FALLBACK_GRID, choose_rule, rules_for
+from protfam_core.cnn.decoys import KINDS
+from protfam_core.cnn.rule import EVALUE_GRID, CallRule, Domain
 from protfam_core.errors import InputError
 from protfam_core.io.alphabet import AMINO_ACIDS
 from protfam_core.msa.dataset import load_dataset
@@ -23,20 +25,32 @@ PREP = TESTS / "data" / "prep" / "families"
 GLOBINS = TESTS / "data" / "hmmer_tutorial" / "globins45.fa"
 
 
-def test_rule_sits_in_the_middle_of_the_gap_between_unknown_and_known_scores():
-    known = np.array([0.9, 0.8, 0.6, -1.0])  # -1 = no candidate at all
-    rules = rules_for(["a", "b", "a", None], known, ["a", "b", "a", "a"], np.array([0.1, 0.3, -1.0]), 0.0)
-    best = choose_rule(rules)
-    assert best.threshold == pytest.approx(0.45)  # between the best unknown (0.3) and the worst known (0.6)
-    assert (best.known_correct, best.known_unassigned, best.unknown_unassigned) == (0.75, 0.25, 1.0)
+def test_fit_moves_each_number_to_its_best_value_and_takes_the_median_of_ties():
+    def objective(rule: CallRule) -> tuple[float, float]:
+        # the E-value cuts are best at 1e-4 (sequence) and anywhere from 1e-3 up (domain); the threshold at 0.3
+        return (-abs(math.log10(rule.evalue_) + 4), -abs(rule.threshold_ - 0.3) - (rule.domain_evalue_ < 1e-3))
+
+    rule = CallRule().fit(objective)
+    assert (rule.evalue_, rule.threshold_) == (1e-4, 0.3)
+    ties = [e for e in EVALUE_GRID if e >= 1e-3]
+    assert rule.domain_evalue_ == ties[(len(ties) - 1) // 2]  # the median of the equally good cuts
+    assert rule.figures_ == objective(rule)
+    assert CallRule.from_card(rule.to_card(), {}).to_card() == rule.to_card()
 
 
-def test_equal_rules_prefer_the_lowest_fallback_evalue():
-    args = (["a"], np.array([0.9]), ["a"], np.array([0.1]))
-    best = choose_rule(rules_for(*args, 1e-2) + rules_for(*args, 1e-4))
-    assert best.fallback_evalue == 1e-4 and best.balanced_accuracy == 1.0
-    with pytest.raises(InputError):
-        choose_rule([])
+def test_the_protein_call_is_its_best_called_domain_and_unassigned_has_none():
+    rule = CallRule.learned(threshold_=0.5, evalue_=1e-3, domain_evalue_=1e-3, fallback_evalue_=0.0)
+    hits = [
+        Domain("q", "a", 1, 50, 0.9, 1e-9),
+        Domain("q", "b", 10, 60, 0.95, 1e-5),
+        Domain("q", "c", 80, 140, 0.7, 1e-6),
+    ]
+    called = rule.domains("q", hits)
+    assert [d.family for d in called] == ["b", "c"]  # a overlaps the better-scoring b
+    call = rule.decide("q", hits)
+    assert call.family == "b" and call.evalue == 1e-5 and [c.family for c in call.candidates] == ["b", "a", "c"]
+    weak = [Domain("q", "a", 1, 50, 0.2, 1e-9)]
+    assert rule.decide("q", weak).family == "unassigned" and rule.domains("q", weak)[0].family == "unassigned"
 
 
 def test_open_set_is_split_by_family_and_never_repeats_a_dataset_sequence():
@@ -71,14 +85,13 @@ def test_calibrate_writes_a_new_bundle_that_predict_uses(tmp_path: Path):
     assert card["files"]["model"]["sha256"] == shipped.card["files"]["model"]["sha256"]  # same network
     chosen = card["calibration"]["chosen"]
     assert chosen["unknown_unassigned"] == 1.0 and chosen["known_correct"] >= 0.95  # globins are no family here
-    assert card["fallback_evalue"] in FALLBACK_GRID and 0.0 <= card["threshold"] < 1.0
+    for kind in BOUNDED:  # no more false calls than hmmsearch at E <= 1e-3
+        assert chosen[f"decoy_calls_{kind}"] <= chosen[f"hmmer_decoy_calls_{kind}"]
+    assert set(card["calibration"]["sets"]["decoys"]) == set(KINDS)
     clf = FamilyClassifier(str(folder))
-    protein, domain = clf.settings.protein, clf.settings.domain
-    assert (protein.threshold_, protein.fallback_evalue_) == (card["threshold"], card["fallback_evalue"])
-    domains = card["calibration"]["domains"]["chosen"]  # chosen on constructed validation proteins
-    assert domain.threshold_ == card["domain_threshold"] == domains["threshold"]
-    assert domain.evalue_ == card.get("domain_evalue", float("inf")) and domains["evalue"] == card.get("domain_evalue")
-    assert domains["proteins"] == 300 and 0.0 <= domains["domain_f1"] <= 1.0
+    rule = clf.settings.rule
+    assert rule.to_card() == {k: card[k] for k in ("threshold", "evalue", "domain_evalue", "fallback_evalue")}
+    assert clf.settings.search == rule.search and 0.0 <= chosen["domain_f1"] <= 1.0
 
 
 def test_open_set_adds_reference_families_split_by_family(tmp_path: Path):

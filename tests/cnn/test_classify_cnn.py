@@ -3,6 +3,7 @@
 import io
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,6 @@ from protfam_tools.classify_cnn import main
 from protfam_core.cnn.classify import FamilyClassifier
 from protfam_core.cnn.rule import choose_threshold, decide
 from protfam_core.errors import ModelError
-from protfam_core.frames.frameset import SearchSettings
 from protfam_core.io.seqio import read_sequences
 from protfam_core.registry.bundles import resolve
 
@@ -180,7 +180,7 @@ def test_members_the_plain_search_misses_are_found_by_the_fallback_and_cysteine_
     plain = clf.frames.search(records)
     assert not plain[records[0].id] and not plain[records[1].id]  # the normal search misses both members
     assert [c.family for c in clf.predict(records)] == ["intb", "pilin", "unassigned"]
-    fallback = SearchSettings(evalue=clf.settings.search.fallback_evalue)
+    fallback = replace(clf.settings.search, evalue=clf.settings.search.fallback_evalue)
     assert clf.frames.search(records[2:], fallback, sensitive=True)[records[2].id] == []
     assert [c.family for c in FamilyClassifier(fallback_evalue=0.0).predict(records)] == ["unassigned"] * 3
 

@@ -8,7 +8,7 @@ import pytest
 from protfam_tools.prep_msa import main
 
 from protfam_core.errors import InputError, ModelError
-from protfam_core.frames.frameset import FrameSet, build_hmm
+from protfam_core.frames.frameset import FrameSet, SearchSettings, build_hmm, candidate_placements, replay
 from protfam_core.io.placements import Placement
 from protfam_core.io.seqio import Record, read_alignment
 from protfam_core.msa.dataset import load_dataset
@@ -50,6 +50,28 @@ def test_held_out_test_members_are_found_in_their_own_frame(mini):
         for c in cands:
             assert c.query_id == rec.id and c.evalue < 1.0
             _consistent(c, rec.seq, mini.frames.widths[c.family])
+
+
+def test_replay_of_the_uncut_searches_is_what_the_cut_search_keeps(mini):
+    """Calibration weighs many cuts by replaying them on searches without any (`replay`): for every cut it must keep
+    exactly the domains that the search under that cut places, sensitive fallback included."""
+    test, labels = mini.records("test"), mini.labels("test")
+    same = [r.seq.replace("-", "") for r, f in zip(test, labels, strict=True) if f == labels[0]][:3]
+    repeat = Record("repeat", "GSGSGGSGSG".join(same))
+    reversed_val = (Record(f"{r.id}_rev", r.seq.replace("-", "")[::-1]) for r in mini.records("val"))
+    queries = [*test, repeat, *reversed_val]
+    wide = SearchSettings(fallback_evalue=0.0)
+    plain = mini.frames.search(queries, wide)
+    sensitive = mini.frames.search(queries, wide, sensitive=True)
+    assert any(p.domain > 1 for hits in plain.values() for p in hits)  # repeats: several domains in one frame
+
+    def key(p: Placement) -> tuple:
+        return (p.family, p.domain, p.span, p.evalue, p.hit_evalue)
+
+    for cut in (SearchSettings(1e-3, 1e-2, 1e-4), SearchSettings(1e-5, 1e-6, 0.0), SearchSettings(10, 1e-3, 10)):
+        cut_search = candidate_placements(mini.frames, queries, cut)
+        for q in queries:
+            assert sorted(map(key, cut_search[q.id])) == sorted(map(key, replay(plain[q.id], sensitive[q.id], cut)))
 
 
 def test_forced_placement_of_held_out_member_matches_search(mini):

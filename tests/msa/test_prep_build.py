@@ -64,7 +64,7 @@ def test_per_family_is_a_cap_and_smaller_families_keep_all_their_members(tmp_pat
     assert (per["il8"]["val"], per["il8"]["test"]) == (4, 4) and per["il8"]["train"] <= 32  # 60 members, cap 40
     assert (per["Band_41_M"]["val"], per["Band_41_M"]["test"]) == (3, 3)  # 30 members: all of them, 80/10/10
     assert per["Band_41_M"]["train"] + per["Band_41_M"]["gap_rule_dropped"] == 24
-    assert main(["build", str(DATA), str(tmp_path / "no"), "--min-family-size", "5"]) == 2  # no val/test member
+    assert main(["build", str(DATA), str(tmp_path / "no"), "--min-family-size", "4"]) == 2  # no val/test member
 
 
 def test_build_with_clustalw_the_papers_aligner(tmp_path):
