@@ -17,8 +17,10 @@ Each process runs `--repeats` times, alternating; the median wall time counts, p
 protfam seq/s / anchor seq/s. protfam's modules are byte-compiled first, as a wheel install does (a checkout run
 with PYTHONDONTWRITEBYTECODE would compile them again in every process). Then where protfam's time goes, stage by
 stage, in one process. With `--fast` also `classify-cnn predict --fast` (its ratios, its stages and the share it
-leaves to the chain). With `--rss-n` also the peak RSS and wall time of one process of each on that many sequences
-(the test split repeated, ids made unique; the last thread count), where a start-up cost weighs less.
+leaves to the chain). With `--domains` also `classify-cnn predict --domains` against the `hmmscan --cpu T
+--domtblout` binary on the same frames (pressed). With `--rss-n` also the peak RSS and wall time of one process of
+each on that many sequences (the test split repeated, ids made unique; the last thread count), where a start-up cost
+weighs less.
 
 Usage: python benchmarks/classify_speed.py [--dataset build/dataset] [-n 5000] [--threads 1 --threads 2]
 """
@@ -96,7 +98,7 @@ def stages(clf, records: list[Record]) -> dict[str, float]:
     from protfam_core.frames.frameset import candidate_placements
 
     t0 = time.perf_counter()
-    found = candidate_placements(clf.frames, records, clf.settings.search, clf.threads)
+    found = candidate_placements(clf.frames, records, clf.settings.search, clf.threads, clf.shortlist)
     t1 = time.perf_counter()
     placed = [r for r in records if found[r.id]]  # as the chain does: SS/SA only where there is a placement
     ss_sa = dict(zip((r.id for r in placed), clf.ss_predictor.predict([r.seq for r in placed]), strict=True))
@@ -139,6 +141,7 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="CNN bundle (default: the shipped one)")
     ap.add_argument("--rss-n", type=int, default=0, help="also one protfam run on this many sequences")
     ap.add_argument("--fast", action="store_true", help="also time `classify-cnn predict --fast`")
+    ap.add_argument("--domains", action="store_true", help="also `predict --domains` against hmmscan --domtblout")
     ap.add_argument("--input", choices=("members", "unknown", "proteome"), default="members", help="the queries")
     ap.add_argument("--proteome", help="the proteome FASTA of --input proteome")
     ap.add_argument("--out", default="build/bench/speed.json")
@@ -185,6 +188,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         queries = Path(tmp) / "q.fasta"
         write_fasta(records, queries)
+        pressed = str(Path(tmp) / "frames.hmm")  # hmmscan's binary reads a pressed database
+        if args.domains:
+            Path(pressed).write_bytes(Path(hmm).read_bytes())
+            subprocess.run(["hmmpress", pressed], check=True, stdout=subprocess.DEVNULL)
         model = ["--model", args.model] if args.model else []
         for threads in args.threads:
             out = {name: Path(tmp) / f"{name}.tsv" for name in ("protfam", *PEERS)}
@@ -199,6 +206,14 @@ def main() -> None:
             cmds["hmmsearch_bin"] = ["hmmsearch", "--cpu", str(threads), "-Z", str(len(hmms)), "--domZ",
                                      str(len(hmms)), "--noali", "-o", "/dev/null", "--tblout",
                                      str(out["hmmsearch_bin"]), hmm, str(queries)]  # fmt: skip
+            if args.domains:
+                out["protfam_domains"] = Path(tmp) / "protfam_domains.tsv"
+                out["hmmscan_bin_domains"] = Path(tmp) / "hmmscan_bin_domains.tsv"
+                cmds["protfam_domains"] = [*cmds["protfam"][:5], "--domains", "-o", str(out["protfam_domains"]),
+                                           *model]  # fmt: skip
+                cmds["hmmscan_bin_domains"] = ["hmmscan", "--cpu", str(threads), "-Z", str(len(hmms)), "--domZ",
+                                               str(len(hmms)), "--noali", "-o", "/dev/null", "--domtblout",
+                                               str(out["hmmscan_bin_domains"]), pressed, str(queries)]  # fmt: skip
             runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
             for _ in range(args.repeats):
                 for name, cmd in cmds.items():
@@ -206,6 +221,10 @@ def main() -> None:
             per: dict[str, dict] = {}
             for name, got in runs.items():
                 wall = statistics.median(w for w, _ in got)
+                if name.endswith("_domains"):
+                    per[name] = {"wall_s": wall, "seqs_per_s": len(records) / wall,
+                                 "peak_rss_mb": max(r for _, r in got)}  # fmt: skip
+                    continue
                 called = calls_of(out[name], cuts["hmmsearch"] if name == "hmmsearch_bin" else None)
                 family = [called.get(r.id, "unassigned") for r in records]
                 per[name] = {
@@ -220,6 +239,9 @@ def main() -> None:
             for m in PEERS:
                 for name in ("protfam", "protfam_fast") if args.fast else ("protfam",):
                     per[name][f"ratio_to_{m}"] = per[m]["wall_s"] / per[name]["wall_s"]
+            if args.domains:
+                ratio = per["hmmscan_bin_domains"]["wall_s"] / per["protfam_domains"]["wall_s"]
+                per["protfam_domains"]["ratio_to_hmmscan_bin_domains"] = ratio
             res[f"threads_{threads}"] = per
         res["stages_in_process"] = stages(clf, records)
         if args.fast:
@@ -250,7 +272,7 @@ def main() -> None:
     print(json.dumps(res, indent=2))
     setup = [Path(args.dataset).name, f"--input {args.input}", f"-n {len(records)}"]
     setup += [f"--threads {t}" for t in args.threads]
-    setup += ["--fast"] * args.fast + [f"--rss-n {args.rss_n}"] * bool(args.rss_n)
+    setup += ["--fast"] * args.fast + ["--domains"] * args.domains + [f"--rss-n {args.rss_n}"] * bool(args.rss_n)
     write_record("classify_speed", without_command(res), variant=" ".join(setup))
 
 

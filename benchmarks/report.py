@@ -49,6 +49,13 @@ QUESTIONS = [
         "hmmscan's domains on the same frames; every rule chosen on validation proteins built the same way.",
     ),
     Question(
+        "False calls on non-members against HMMER",
+        "false_calls",
+        "The test split's members reversed and shuffled (Pfam's check), and generated low-complexity, coiled-coil and "
+        "transmembrane proteins, through the default chain and through hmmsearch of the same frames at E <= 1e-3; the "
+        "test members each calls right, and a real bacterial proteome (pyhmmer's packaged 938293.PRJEB85.HG003687).",
+    ),
+    Question(
         "The fast path: `classify-cnn predict --fast`",
         "fast_path",
         "Accuracy of the cascade (3-mer prefilter, forced placement, aa CNN) against the full chain on the test split "

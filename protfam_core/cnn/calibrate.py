@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from protfam_core.cnn.classify import FamilyClassifier
+from protfam_core.cnn.classify import FALLBACK_FRAMES, FamilyClassifier
 from protfam_core.cnn.constructed import Protein, build_proteins, domain_scores
 from protfam_core.cnn.decoys import decoys
 from protfam_core.cnn.report import UNASSIGNED
@@ -51,12 +51,16 @@ class Searched(NamedTuple):
 
 
 def searched(classifier: FamilyClassifier, records: Sequence[Record]) -> list[Searched]:
-    """Every domain hit of each record, by both searches, scored by the CNN (the chain's stages 2-4 on them)."""
+    """Every domain hit of each record, by the plain search and by the fallback's sensitive search (in the frames
+    of its shortlist where the chain has one), scored by the CNN (the chain's stages 2-4 on them)."""
     if not records:
         return []
-    wide = SearchSettings(fallback_evalue=0.0)
-    plain = classifier.frames.search(list(records), wide, cpus=classifier.threads)
-    sensitive = classifier.frames.search(list(records), wide, sensitive=True, cpus=classifier.threads)
+    wide, frames, threads = SearchSettings(fallback_evalue=0.0), classifier.frames, classifier.threads
+    plain = frames.search(list(records), wide, cpus=threads)
+    if classifier.shortlist is None:
+        sensitive = frames.search(list(records), wide, sensitive=True, cpus=threads)
+    else:  # the fallback's own frames, as predict searches them
+        sensitive = frames.search_shortlist(list(records), classifier.shortlist(records), wide, True, max(1, threads))
     queries = [Query(r.id, r.seq, (*plain[r.id], *sensitive[r.id]), frames=classifier.frames_bundle.ref)
                for r in records]  # fmt: skip
     annotated = iter(classifier.ss_predictor.annotate([q for q in queries if q.candidates]))
@@ -163,6 +167,11 @@ def save_calibrated(
             "from": source.ref,
             "rule": RULE_TEXT,
             "sets": sets,
+            "fallback_frames": (
+                f"the first {FALLBACK_FRAMES} of the 3-mer prefilter of {classifier.prefilter_bundle.ref}"
+                if classifier.prefilter_bundle is not None
+                else "every frame"
+            ),
             "chosen": {**rule.to_card(), **figures},
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         },

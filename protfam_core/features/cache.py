@@ -77,19 +77,20 @@ class FeatureCache:
             save_placements(path, placements)
         return placements
 
+    def ss_file(self, split: str) -> Path | None:
+        """Where the SS/SA of `split` under this SS model are kept (None without a cache folder)."""
+        folder = self._folder()
+        return folder / f"{split}.ss-{self._ss_key()}.npz" if folder is not None else None
+
     def ss_sa(self, split: str) -> list[tuple[str, str]]:
         """Predicted (SS, SA) strings of the raw sequences of `split`, in manifest order."""
-        folder = self._folder()
-        path = folder / f"{split}.ss-{self._ss_key()}.npz" if folder is not None else None
+        path = self.ss_file(split)
         if path is not None and path.exists():
-            with np.load(path, allow_pickle=False) as z:
-                return [(str(s), str(a)) for s, a in zip(z["ss"], z["sa"], strict=True)]
+            return load_ss_sa(path)
         records = self.dataset.records(split)
         ss_sa = [(ss, sa) for ss, sa in self.predictor.predict([r.seq for r in records])]
         if path is not None:
-            _save_npz(
-                path, ss=np.array([s for s, _ in ss_sa], dtype=str), sa=np.array([a for _, a in ss_sa], dtype=str)
-            )
+            save_ss_sa(path, ss_sa)
         return ss_sa
 
     def own_frame(self, split: str) -> tuple[list[Placement], list[tuple[str, str]]]:
@@ -103,6 +104,17 @@ def placed_features(
     """Members of `split` placed into their own family frame + SS/SA per raw sequence by `ss_model` (default: the
     shipped one), cached when cache_dir is set."""
     return FeatureCache(dataset, cache_dir, ss_model).own_frame(split)
+
+
+def save_ss_sa(path: Path, ss_sa: Sequence[tuple[str, str]]) -> None:
+    """(SS, SA) strings to one .npz, as the cache keeps them (a scattered annotation writes its chunk's this way)."""
+    _save_npz(path, ss=np.array([s for s, _ in ss_sa], dtype=str), sa=np.array([a for _, a in ss_sa], dtype=str))
+
+
+def load_ss_sa(path: Path) -> list[tuple[str, str]]:
+    """Read what save_ss_sa wrote."""
+    with np.load(path, allow_pickle=False) as z:
+        return [(str(s), str(a)) for s, a in zip(z["ss"], z["sa"], strict=True)]
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:

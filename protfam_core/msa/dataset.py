@@ -328,7 +328,7 @@ def dataset_checksum(folder: Path) -> str:
     return h.hexdigest()
 
 
-def _align_and_filter(
+def align_family(
     train_pool: list[Record], n_train: int, opts: BuildOptions
 ) -> tuple[list[Record], list[Record], int]:
     """Align a training pool, keep `n_train` rows that pass the gap rules; (frame rows, raw members, dropped)."""
@@ -347,8 +347,25 @@ def build_dataset(
 ) -> dict:
     """Build a dataset folder from a folder of family files (or {family: records}); returns the card."""
     opts = opts or BuildOptions()
-    opts.check()
     tick = progress or (lambda stage, done, total: None)
+    splits, n_train, clusters, extra = plan_dataset(source, opts, tick)
+    alignments: dict[str, list[Record]] = {}
+    members: dict[str, dict[str, list[Record]]] = {}
+    gap_dropped: dict[str, int] = {}
+    for i, (fam, parts) in enumerate(splits.items()):
+        tick("aligning training members", i, len(splits))
+        alignments[fam], train, gap_dropped[fam] = align_family(parts.train, n_train[fam], opts)
+        members[fam] = {"train": train, "val": parts.val, "test": parts.test}
+    tick("aligning training members", len(splits), len(splits))
+    return write_dataset(out, members, alignments, clusters, gap_dropped, opts, extra, tick)
+
+
+def plan_dataset(
+    source: str | Path | dict[str, list[Record]], opts: BuildOptions, tick: Progress
+) -> tuple[dict[str, FamilySplit], dict[str, int], dict[str, str], dict]:
+    """Everything of a build before the per-family alignments: (splits, training rows wanted per family, the
+    cluster map, the card's source, parameters and cleaning); a scattered build aligns each family as its own task."""
+    opts.check()
     tick("reading families", 0, 1)
     raw = read_families(source, opts.families) if not isinstance(source, dict) else source
     tick("reading families", 1, 1)
@@ -356,15 +373,7 @@ def build_dataset(
     tick("splitting", 0, 1)
     splits, clusters = sample_and_split(families, opts)
     tick("splitting", 1, 1)
-    alignments: dict[str, list[Record]] = {}
-    members: dict[str, dict[str, list[Record]]] = {}
-    gap_dropped: dict[str, int] = {}
-    for i, (fam, parts) in enumerate(splits.items()):
-        tick("aligning training members", i, len(splits))
-        n_train = family_counts(len(families[fam]), opts)[0]
-        alignments[fam], train, gap_dropped[fam] = _align_and_filter(parts.train, n_train, opts)
-        members[fam] = {"train": train, "val": parts.val, "test": parts.test}
-    tick("aligning training members", len(splits), len(splits))
+    n_train = {fam: family_counts(len(families[fam]), opts)[0] for fam in splits}
     cleaning = {
         "read_per_family": info.read,
         "length_filter_kept_per_family": info.length_kept,
@@ -376,7 +385,7 @@ def build_dataset(
     source_text = str(source) if not isinstance(source, dict) else "in-memory records"
     extra = {"source": source_text, "parameters": {**asdict(opts), "fractions": list(opts.fractions)}}
     extra["cleaning"] = cleaning
-    return write_dataset(out, members, alignments, clusters, gap_dropped, opts, extra, tick)
+    return splits, n_train, clusters, extra
 
 
 def subset_dataset(
@@ -412,7 +421,7 @@ def subset_dataset(
             )
             for split in SPLITS
         }
-        alignments[fam], train, gap_dropped[fam] = _align_and_filter(parts["train"], counts[0], opts)
+        alignments[fam], train, gap_dropped[fam] = align_family(parts["train"], counts[0], opts)
         members[fam] = {"train": train, "val": parts["val"][: counts[1]], "test": parts["test"][: counts[2]]}
     tick("aligning training members", len(families), len(families))
     extra = {
@@ -444,10 +453,12 @@ def write_dataset(
     opts: BuildOptions,
     extra: dict,
     tick: Progress,
+    frames: FrameSet | None = None,
 ) -> dict:
-    """Write the dataset folder (frames, manifest, sequences, alignments, card last) and swap it in atomically."""
+    """Write the dataset folder (frames, manifest, sequences, alignments, card last) and swap it in atomically;
+    `frames` built from `alignments` already (one task per family) are not built again."""
     tick("building frames", 0, 1)
-    frames = FrameSet.build(alignments)
+    frames = frames or FrameSet.build(alignments)
     tick("building frames", 1, 1)
     out = Path(out)
     with atomic_dir(out) as tmp:

@@ -23,6 +23,7 @@ from pathlib import Path
 from protfam_core.errors import InputError, ModelError
 from protfam_core.io.atomic import write_text
 from protfam_core.msa.aligners import DEFAULT_BACKEND
+from protfam_core.msa.dataset import BuildOptions
 from protfam_core.msa.open_set import REFERENCE
 from protfam_core.msa.split import MIN_SPLIT_FAMILY
 from protfam_core.registry.bundles import Bundle, parse_ref, registry_dir
@@ -124,13 +125,76 @@ def train_chain(
     return summary
 
 
+def build_options(settings: TrainSettings) -> BuildOptions:
+    """The dataset build of a chain's training: the family-size floor, cap, aligner and seed of its settings."""
+    build = BuildOptions(min_family_size=settings.min_family_size, per_family=settings.per_family,
+                         backend=settings.backend, seed=settings.seed, threads=settings.threads)  # fmt: skip
+    build.check()
+    return build
+
+
+def dataset_figures(data: Path, threads: int) -> dict:
+    """The dataset stage's figures, once the unknown families are known to leave a calibration set: InputError
+    where none is left."""
+    from protfam_core.msa.dataset import load_dataset
+    from protfam_core.msa.open_set import unknown_records
+
+    ds = load_dataset(data)
+    halves = {part: unknown_records(ds, part, threads=threads)[0] for part in ("val", "test")}
+    if not halves["val"]:
+        raise InputError(
+            "no unknown family is left for calibration (each has a homolog among the trained families, or is "
+            "too short): give --unknown families, or --hold-out more"
+        )
+    counts = ds.card["counts"]
+    return {**{k: counts[k] for k in ("families", "train", "val", "test")}, "checksum": ds.card["checksum"],
+            "unknown_val": len(halves["val"]), "unknown_test": len(halves["test"]),
+            "too_small_after_cleaning": sorted(ds.card["cleaning"]["families_below_min_size"])}  # fmt: skip
+
+
 def _run(stages: Stages, families: FamilySet, out: Path, settings: TrainSettings) -> dict:
     """The stages in order; each one's inputs are the checksums of what the ones before it made."""
+    from protfam_core.msa.dataset import build_dataset
+
+    data = out / "dataset"
+    build = build_options(settings)
+
+    def dataset(log) -> dict:
+        stage_input_files(out, families)
+        build_dataset(str(out / "input" / "families"), data, build, lambda s, i, n: log(f"{s} {i}/{n}"))
+        log("finding the unknown families' sequences (MMseqs2 against the train and val members)")
+        return dataset_figures(data, settings.threads)
+
+    build_inputs = {"families": families.checksum(), "build": asdict(build) | {"threads": None}}
+    stages.run("dataset", build_inputs, dataset, lambda: (data / "card.json").is_file(), families.checksum())
+    note = families.note()
+    validation, chain = train_networks(stages, out, settings, note)
+    root = registry_dir()
+
+    def publish_stage(log) -> dict:
+        log(f"publishing {', '.join(b.ref for b in chain)} into {root}")
+        return publish_chain(chain, root, settings.name)
+
+    pub_inputs = {"registry": str(root), "bundles": [b.card_sha256() for b in chain]}
+    published = lambda: all((root / b.name / b.version / "model.json").is_file() for b in chain)  # noqa: E731
+    stages.run("publish", pub_inputs, publish_stage, published, card_sha(data))
+    return {"model": settings.name, "registry": str(root), "chain": {b.kind: b.ref for b in chain}, "out": str(out),
+            "families": {"trained": sorted(families.trained), "unknown": sorted(families.unknown),
+                         "held_out": families.held_out, "too_small": families.too_small,
+                         "given_unknown": families.given_unknown},
+            "calibration": note, "validation": validation}  # fmt: skip
+
+
+def train_networks(stages: Stages, out: Path, settings: TrainSettings, note: str) -> tuple[dict, list[Bundle]]:
+    """The stages after the dataset (`<out>/dataset`, SS/SA in `<out>/features`): VAE, CNN, calibration on the
+    unknown families (`note` says how they were found), fast path, evaluation. The frames and the VAE are published
+    into the registry folder on the way, as the CNN card names them; returns (evaluation figures, the chain's
+    bundles: frames, VAE, calibrated CNN, fast path)."""
     from protfam_core.cnn.calibrate import calibrate_bundle
     from protfam_core.cnn.classify import FamilyClassifier
     from protfam_core.cnn.model import TrainConfig
     from protfam_core.cnn.train import train, train_fast
-    from protfam_core.msa.dataset import BuildOptions, build_dataset, load_dataset
+    from protfam_core.msa.dataset import load_dataset
     from protfam_core.msa.open_set import unknown_records
     from protfam_core.registry.bundles import resolve
     from protfam_core.vae.model import TrainConfig as VaeConfig
@@ -139,28 +203,6 @@ def _run(stages: Stages, families: FamilySet, out: Path, settings: TrainSettings
     name, threads, cache = settings.name, settings.threads, out / "features"
     data, vae, cnn, frames = out / "dataset", out / "vae", out / "cnn" / name, out / "cnn" / f"{name}-frames"
     calibrated, fast = out / "calibrated" / name, out / "fast" / f"{name}-fast"
-    build = BuildOptions(min_family_size=settings.min_family_size, per_family=settings.per_family,
-                         backend=settings.backend, seed=settings.seed, threads=threads)  # fmt: skip
-    build.check()
-
-    def dataset(log) -> dict:
-        stage_input_files(out, families)
-        card = build_dataset(str(out / "input" / "families"), data, build, lambda s, i, n: log(f"{s} {i}/{n}"))
-        log("finding the unknown families' sequences (MMseqs2 against the train and val members)")
-        ds = load_dataset(data)
-        halves = {part: unknown_records(ds, part, threads=threads)[0] for part in ("val", "test")}
-        if not halves["val"]:
-            raise InputError(
-                "no unknown family is left for calibration (each has a homolog among the trained families, or is "
-                "too short): give --unknown families, or --hold-out more"
-            )
-        counts = card["counts"]
-        return {**{k: counts[k] for k in ("families", "train", "val", "test")}, "checksum": card["checksum"],
-                "unknown_val": len(halves["val"]), "unknown_test": len(halves["test"]),
-                "too_small_after_cleaning": sorted(card["cleaning"]["families_below_min_size"])}  # fmt: skip
-
-    build_inputs = {"families": families.checksum(), "build": asdict(build) | {"threads": None}}
-    stages.run("dataset", build_inputs, dataset, lambda: (data / "card.json").is_file(), families.checksum())
     checksum = card_sha(data)
     ss_ref = resolve(settings.ss, "ss").ref
 
@@ -186,10 +228,8 @@ def _run(stages: Stages, families: FamilySet, out: Path, settings: TrainSettings
 
     stages.run("cnn", {"dataset": checksum, "vae": card_sha(vae), **cnn_config}, cnn_stage,
                lambda: (cnn / "model.json").is_file() and (frames / "model.json").is_file(), checksum)  # fmt: skip
-    root = registry_dir()
     support = [Bundle.load(frames), Bundle.load(vae)]
-    _publish(support, root)  # the CNN card names them by name/version: calibration and the fast path resolve them
-    note = families.note()
+    publish_chain(support, registry_dir())  # the CNN card names them by name/version: calibration and fast resolve them
 
     def calibrate_stage(log) -> dict:
         shutil.rmtree(out / "calibrated", ignore_errors=True)
@@ -229,25 +269,12 @@ def _run(stages: Stages, families: FamilySet, out: Path, settings: TrainSettings
 
     eval_inputs = {"cnn": card_sha(calibrated), "fast": card_sha(fast)}
     validation = stages.run("evaluate", eval_inputs, evaluate_stage, lambda: True, checksum)
-    chain = [*support, Bundle.load(calibrated), Bundle.load(fast)]
-
-    def publish_stage(log) -> dict:
-        log(f"publishing {', '.join(b.ref for b in chain)} into {root}")
-        return _publish(chain, root, champions=(name, f"{name}-fast"))
-
-    pub_inputs = {"registry": str(root), "bundles": [b.card_sha256() for b in chain]}
-    published = lambda: all((root / b.name / b.version / "model.json").is_file() for b in chain)  # noqa: E731
-    stages.run("publish", pub_inputs, publish_stage, published, checksum)
-    return {"model": name, "registry": str(root), "chain": {b.kind: b.ref for b in chain}, "out": str(out),
-            "families": {"trained": sorted(families.trained), "unknown": sorted(families.unknown),
-                         "held_out": families.held_out, "too_small": families.too_small,
-                         "given_unknown": families.given_unknown},
-            "calibration": note, "validation": validation}  # fmt: skip
+    return validation, [*support, Bundle.load(calibrated), Bundle.load(fast)]
 
 
-def _publish(bundles: list[Bundle], root: Path, champions: tuple[str, ...] = ()) -> dict:
-    """Publish bundles into the registry folder (each version once), and point `champion` at those named in
-    `champions` there and in the MLflow store, without making them their kind's default."""
+def publish_chain(bundles: list[Bundle], root: Path, name: str | None = None) -> dict:
+    """Publish bundles into the registry folder (each version once); with `name`, point `champion` at NAME and
+    NAME-fast there and in the MLflow store, without making them their kind's default."""
     from protfam_core.registry import tracking
     from protfam_core.registry.bundles import promote_shipped, publish
     from protfam_core.registry.versions import CHAMPION
@@ -256,6 +283,7 @@ def _publish(bundles: list[Bundle], root: Path, champions: tuple[str, ...] = ())
         check_publishable(bundle, root)
     shipped = {b.name: publish(b.path, alias=None, root=root).version for b in bundles}
     client = tracking.client()
+    champions = (name, f"{name}-fast") if name else ()
     for bundle in (b for b in bundles if b.name in champions):
         promote_shipped(bundle.name, shipped[bundle.name], CHAMPION, root)
         with tracking.store_errors(client, f"registering {bundle.ref}"):

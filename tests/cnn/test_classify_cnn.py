@@ -60,9 +60,9 @@ def test_tsv_contract(file_output: str):
     lines = file_output.splitlines()
     comment = lines[0]
     assert comment.startswith("# classify-cnn ")
-    for role in ("model=family-cnn/", "frames=family-frames/", "vae=", "ss=", "threshold="):
+    for role in ("model=family-cnn/", "frames=family-frames/", "vae=", "ss=", "prefilter=", "threshold="):
         assert role in comment
-    assert comment.count("sha256=") == 4
+    assert comment.count("sha256=") == 5  # the four bundles of the chain and the fallback's prefilter
     header = ["query_id", "family", "score", "evalue", "candidate_1", "score_1", "candidate_2", "score_2"]
     assert lines[1].split("\t") == header
     rows = _rows(file_output)

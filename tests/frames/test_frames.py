@@ -68,10 +68,21 @@ def test_replay_of_the_uncut_searches_is_what_the_cut_search_keeps(mini):
     def key(p: Placement) -> tuple:
         return (p.family, p.domain, p.span, p.evalue, p.hit_evalue)
 
+    families = mini.frames.families
+
+    def shortlist(records):  # any shortlist: here two frames per query, the second one changing along the queries
+        return [[families[0], families[1 + i % (len(families) - 1)]] for i, _ in enumerate(records)]
+
+    short = mini.frames.search_shortlist(queries, shortlist(queries), wide, sensitive=True)
     for cut in (SearchSettings(1e-3, 1e-2, 1e-4), SearchSettings(1e-5, 1e-6, 0.0), SearchSettings(10, 1e-3, 10)):
-        cut_search = candidate_placements(mini.frames, queries, cut)
-        for q in queries:
-            assert sorted(map(key, cut_search[q.id])) == sorted(map(key, replay(plain[q.id], sensitive[q.id], cut)))
+        for fallback, by_list in ((sensitive, None), (short, shortlist)):
+            cut_search = candidate_placements(mini.frames, queries, cut, shortlist=by_list)
+            for q in queries:
+                expected = replay(plain[q.id], fallback[q.id], cut)
+                assert sorted(map(key, cut_search[q.id])) == sorted(map(key, expected))
+    # the shortlist's search is the full search restricted to the listed frames
+    for q, listed in zip(queries, shortlist(queries), strict=True):
+        assert sorted(map(key, short[q.id])) == sorted(key(p) for p in sensitive[q.id] if p.family in listed)
 
 
 def test_forced_placement_of_held_out_member_matches_search(mini):
