@@ -11,10 +11,11 @@ from protfam_tools.classify_cnn import main
 
 from protfam_core.cnn.calibrate import BOUNDED
 from protfam_core.cnn.classify import FamilyClassifier
-from protfam_core.cnn.decoys import KINDS
+from protfam_core.cnn.decoys import KINDS, decoys
 from protfam_core.cnn.rule import EVALUE_GRID, CallRule, Domain
 from protfam_core.errors import InputError
 from protfam_core.io.alphabet import AMINO_ACIDS
+from protfam_core.io.seqio import Record
 from protfam_core.msa.dataset import load_dataset
 from protfam_core.msa.open_set import homologous_families, unknown_records
 from protfam_core.registry.bundles import resolve
@@ -137,3 +138,18 @@ def test_calibrate_refuses_an_empty_unknown_set(tmp_path: Path, capsys):
     assert main(["calibrate", "--dataset", str(MINI), "--unknown", str(empty), "--out", str(tmp_path)]) != 0
     assert "empty" in capsys.readouterr().err
     assert not list(tmp_path.glob("family-cnn*"))
+
+
+def test_decoys_are_seeded_and_look_like_their_kind():
+    members = [Record(f"m{i}", "MKVLAAGIWQERSTPLHDNC" * 3 + "A" * i) for i in range(4)]
+    made = decoys(members, seed=3)
+    assert list(made) == list(KINDS) and all(len(v) == len(members) for v in made.values())
+    assert [r.seq for r in made["reversed"]] == [m.seq[::-1] for m in members]
+    assert all(sorted(s.seq) == sorted(m.seq) for s, m in zip(made["shuffled"], members, strict=True))
+    assert {k: [r.seq for r in v] for k, v in decoys(members, seed=3).items()} == {
+        k: [r.seq for r in v] for k, v in made.items()
+    }  # the same seed, the same decoys
+    heptads = made["coiled_coil"][0].seq
+    assert len(heptads) % 7 == 0 and all(heptads[i] in "LIVM" for i in range(0, len(heptads), 7))
+    hydrophobic = sum(c in "LIVFAGMWCTS" for r in made["transmembrane"] for c in r.seq)
+    assert hydrophobic > 0.4 * sum(len(r.seq) for r in made["transmembrane"])

@@ -200,3 +200,12 @@ def test_fingerprints_without_frames_stream_by_batch_size(monkeypatch):
     calls = clf.predict_fingerprints(fps, batch_size=3)
     assert not isinstance(calls, list) and sizes == []
     assert list(calls) == whole and sizes == [3, 3, 1]
+
+
+def test_the_evalue_cuts_are_the_users_where_given(capsys):
+    """-E and --domE replace the model's cuts (the # line says so); a cut no hit meets leaves every query unassigned."""
+    out = io.StringIO()
+    assert main(["predict", str(QUERIES), "-E", "1e-300", "--domE", "1e-300", "-j", "1"], stdout=out) == 0
+    lines = out.getvalue().splitlines()
+    assert "\tevalue=1e-300\t" in lines[0] and "\tdomain_evalue=1e-300\t" in lines[0]
+    assert {line.split("\t")[1] for line in lines[2:]} == {"unassigned"}
