@@ -12,6 +12,7 @@ All four numbers are learned on validation data (`cnn.calibrate`), never on test
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -168,11 +169,12 @@ def resolve_domains(query_id: str, hits: Sequence[Domain], threshold: float) -> 
 class CallRule(CardRule):
     """The rule of every call (see the module docstring): settings in `__init__`, learned by `fit`.
 
-    `fit` moves one number at a time over its grid (the E-value cuts over `evalue_grid`, the threshold over
-    `threshold_grid`) to the value that maximises `objective(rule)` (a tuple, compared in order), `rounds` times or
-    until no number moves; of equally good values, the median. `cnn.calibrate` gives the objective: first no more
-    false calls on reversed and shuffled validation members than HMMER's at E <= 1e-3, then the balanced accuracy of
-    the known and unknown validation sequences, then the domain F1 of constructed validation proteins.
+    `fit` moves the numbers over their grids (the E-value cuts over `evalue_grid`, the threshold over
+    `threshold_grid`; the sequence cut and the threshold as one pair) to the values that maximise `objective(rule)` (a
+    tuple, compared in order), `rounds` times or until none moves; of equally good values, the median.
+    `cnn.calibrate` gives the objective: first no more false calls on reversed and shuffled validation members than
+    HMMER's at E <= 1e-3, then the balanced accuracy of the known and unknown validation sequences, then the domain
+    F1 of constructed validation proteins, then the fewest calls on generated decoys.
     """
 
     CARD_KEYS = {
@@ -215,16 +217,21 @@ class CallRule(CardRule):
 
     def fit(self, objective: Callable[[CallRule], tuple], start: Mapping[str, float] | None = None) -> CallRule:
         """Learn the four numbers by coordinate ascent from `start` (default: HMMER's usual 1e-3 cuts, no CNN veto,
-        no fallback); `figures_` keeps the chosen rule's objective."""
+        no fallback); `figures_` keeps the chosen rule's objective. The sequence cut and the CNN threshold move
+        together, over every pair of their grids: a looser cut may pay only with a CNN veto, which neither move
+        alone would find."""
         state = dict(start or {"threshold_": 0.0, "evalue_": 1e-3, "domain_evalue_": 1e-3, "fallback_evalue_": 0.0})
-        grids = {"evalue_": self.evalue_grid, "domain_evalue_": self.evalue_grid,
-                 "fallback_evalue_": (0.0, *self.evalue_grid), "threshold_": self.threshold_grid}  # fmt: skip
+        steps = [
+            (("evalue_", "threshold_"), list(itertools.product(self.evalue_grid, self.threshold_grid))),
+            (("domain_evalue_",), [(e,) for e in self.evalue_grid]),
+            (("fallback_evalue_",), [(e,) for e in (0.0, *self.evalue_grid)]),
+        ]
         for _ in range(self.rounds):
             before = dict(state)
-            for attr, grid in grids.items():
-                values = [objective(CallRule.learned(**{**state, attr: v})) for v in grid]
+            for attrs, grid in steps:
+                values = [objective(CallRule.learned(**{**state, **dict(zip(attrs, v, strict=True))})) for v in grid]
                 ties = [v for v, o in zip(grid, values, strict=True) if o == max(values)]
-                state[attr] = ties[(len(ties) - 1) // 2]
+                state.update(zip(attrs, ties[(len(ties) - 1) // 2], strict=True))
             if state == before:
                 break
         for attr, value in state.items():
