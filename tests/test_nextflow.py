@@ -63,7 +63,8 @@ def test_every_module_is_complete() -> None:
             tool_lines = re.findall(
                 r"^    (?:classify-cnn|encode-vae|fingerprint-search|predict-ss|prep-msa) .*$", text, re.M
             )
-            threaded = [line for line in tool_lines if "prep-msa filter" not in line]  # filter has no threads to use
+            unthreaded = ("prep-msa filter", "chain prepare", "chain assemble", "chain publish")  # no threads to use
+            threaded = [line for line in tool_lines if not any(cmd in line for cmd in unthreaded)]
             assert tool_lines and all(" --threads ${task.cpus} " in line for line in threaded), main_nf
             assert "def args = task.ext.args ?: ''" in text and "${args}" in text, main_nf
 

@@ -28,10 +28,13 @@ VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["versi
 TEST_DATA = ROOT / "galaxy_wrappers" / "test-data"
 # 50 extHomFam members of each of 8 families, grouped by family (tests/data/pipe/PROVENANCE.md)
 KNOWN = ROOT / "tests" / "data" / "pipe" / "known_8x50.fasta.gz"
-MODULES = sorted(
+ALL_MODULES = sorted(
     str(p.parent.relative_to(ROOT / "nextflow" / "modules" / "local"))
     for p in ROOT.glob("nextflow/modules/local/*/*/main.nf")
 )
+TRAIN_MODULES = [m for m in ALL_MODULES if m.startswith("classifycnn/chain")]  # run by the train mode's tests
+MODULES = [m for m in ALL_MODULES if m not in TRAIN_MODULES]  # each run alone by tests/nextflow/modules.nf
+EASY_TRAIN = ROOT / "tests" / "data" / "easy_train"  # 6 small HOMSTRAD families
 TASK_LINE = re.compile(r"^\[[0-9a-f]{2}/[0-9a-f]{6}\] (Submitted|Cached) process > (\S+)", re.MULTILINE)
 
 
@@ -202,15 +205,105 @@ def test_schema_documents_every_parameter() -> None:
     schema = json.loads((ROOT / "nextflow" / "nextflow_schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate({"input": "q.fasta", "chunk_size": 50}, schema)
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"chunk_size": 50}, schema)
+    jsonschema.validate({"mode": "train", "families": "fams", "name": "demo", "registry": "/data/registry"}, schema)
+    for bad in ({"chunk_size": 0}, {"mode": "predict"}, {"registry": "relative/registry"}, {"name": "-x"}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
     documented = {name for group in schema["$defs"].values() for name in group["properties"]}
     config = (ROOT / "nextflow" / "nextflow.config").read_text()
     block = config.split("\nparams {\n")[1].split("\n}\n")[0]
     declared = set(re.findall(r"^\s+(\w+)\s+=", block, re.MULTILINE))
     assert documented == declared
     assert [ref["$ref"] for ref in schema["allOf"]] == [f"#/$defs/{name}" for name in schema["$defs"]]
-    assert "input" in schema["$defs"]["input_output_options"]["required"]
+
+
+# --- the train mode: a chain trained on 6 families, published, then classifying through the pipeline -----------
+
+
+@pytest.fixture(scope="module")
+def train_run(nextflow: str, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """`--mode train` on tests/data/easy_train (1 epoch, SS/SA chunks of 25 members) into a new registry folder, with
+    a temporary MLflow store; the launch folder and Nextflow's result."""
+    launch = tmp_path_factory.mktemp("train")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PROTFAM_TRACKING_URI", f"sqlite:///{launch / 'mlflow.db'}")
+    args = ["--mode", "train", "--families", str(EASY_TRAIN), "--name", "demo", "--registry", str(launch / "registry")]
+    result = run(nextflow, launch, str(MAIN), "-profile", "test", *args, "--epochs", "1", "--annotate_chunk_size",
+                 "25", "--outdir", "out")  # fmt: skip
+    yield launch, result
+    mp.undo()
+
+
+def test_train_mode_scatters_and_publishes(train_run) -> None:
+    """One prepare, one align task per trained family, one assemble, one SS/SA task per chunk, one training, one
+    publish; the chain lands in the registry folder, the summary in <outdir>/train."""
+    launch, result = train_run
+    names = [name.split(":")[-1] for _, name in tasks(result)]
+    summary = json.loads((launch / "out" / "train" / "summary.json").read_text())
+    trained = summary["families"]["trained"]
+    assert len(trained) == 4 and len(summary["families"]["held_out"]) == 2
+    # 50 train and 6 val members: chunks train.0, train.25, val.0
+    assert sorted(names) == sorted(["CLASSIFYCNN_CHAINPREPARE", *["CLASSIFYCNN_CHAINALIGN"] * 4,
+                                    "CLASSIFYCNN_CHAINASSEMBLE", *["CLASSIFYCNN_CHAINANNOTATE"] * 3,
+                                    "CLASSIFYCNN_CHAINTRAIN", "CLASSIFYCNN_CHAINPUBLISH"]), result.stdout  # fmt: skip
+    assert {m.replace("/", "_").upper() for m in TRAIN_MODULES} == set(names)
+    assert [s["stage"] for s in summary["stages"]] == ["dataset", "vae", "cnn", "calibrate", "fast", "evaluate"]
+    assert summary["validation"]["accuracy"] >= 0.8
+    published = tsv_rows(launch / "out" / "train" / "demo.published.tsv")
+    assert [row[0] for row in published] == ["demo", "demo-fast", "demo-frames", "demo-vae", "ss-predictor"]
+    manifest = json.loads((launch / "registry" / "manifest.json").read_text())
+    assert manifest["models"]["demo"]["aliases"] == {"champion": manifest["models"]["demo"]["versions"][-1]}
+    assert manifest["defaults"]["cnn"] is None  # named, not the registry's default
+    versions = yaml.load((launch / "out/pipeline_info/software_versions.yml").read_text(), Loader=UniqueKeyLoader)
+    assert set(versions) == set(names) and all(v == {"protfam": VERSION} for v in versions.values())
+
+
+def test_trained_model_classifies_through_the_pipeline(nextflow: str, train_run) -> None:
+    """The classify mode with --registry and --model demo calls the held-out test members of the trained families
+    (from the dataset the assemble task wrote) as the command line does with the same registry."""
+    launch, _ = train_run
+    dataset = next(launch.glob("work/*/*/demo.dataset"))
+    manifest = [line.split("\t") for line in (dataset / "manifest.tsv").read_text().splitlines()[1:]]
+    truth = {seq_id: fam for seq_id, fam, split in manifest if split == "test"}
+    rows = fasta_rows(dataset / "sequences.fasta")
+    queries = launch / "test.fasta"
+    queries.write_text("".join(f">{q}\n{rows[q]}\n" for q in truth))
+    args = ["--input", str(queries), "--registry", str(launch / "registry"), "--model", "demo", "--chunk_size", "3"]
+    # its own launch folder: -resume in `launch` resumes the train run
+    result = run(nextflow, launch / "classify", str(MAIN), "-profile", "test", *args, "--outdir", "out")
+    assert sorted(name for _, name in tasks(result)) == ["CLASSIFY_CHUNKS:CLASSIFYCNN_PREDICT"] * 2 + [
+        "PROTFAM_MERGECALLS"], result.stdout  # fmt: skip
+    merged = without_provenance(launch / "classify" / "out" / "family_calls.tsv")
+    called = {row.split("\t")[0]: row.split("\t")[1] for row in merged[1:]}
+    assert list(called) == list(truth)
+    assert sum(called[q] == fam for q, fam in truth.items()) >= 0.8 * len(truth), called
+    cli = launch / "cli.tsv"
+    env = {**os.environ, "PROTFAM_REGISTRY": str(launch / "registry")}
+    subprocess.run(["classify-cnn", "predict", "--model", "demo", str(queries), "-o", str(cli)], check=True, env=env)
+    assert merged == without_provenance(cli)
+
+
+def test_train_mode_resume_reuses_every_task(nextflow: str, train_run) -> None:
+    launch, first = train_run
+    args = ["--mode", "train", "--families", str(EASY_TRAIN), "--name", "demo", "--registry", str(launch / "registry")]
+    again = run(nextflow, launch, str(MAIN), "-profile", "test", *args, "--epochs", "1", "--annotate_chunk_size",
+                "25", "--outdir", "out", "-resume")  # fmt: skip
+    assert sorted(name for _, name in tasks(again)) == sorted(name for _, name in tasks(first))
+    assert {status for status, _ in tasks(again)} == {"Cached"}, again.stdout
+
+
+def test_train_mode_stub_run(nextflow: str, tmp_path: Path) -> None:
+    """-stub-run: every train module's stub makes its declared outputs, so the whole train mode runs through."""
+    args = ["--mode", "train", "--families", str(EASY_TRAIN), "--name", "demo", "--registry", str(tmp_path / "reg")]
+    result = run(nextflow, tmp_path, str(MAIN), "-profile", "test", "-stub-run", *args, "--outdir", "out")
+    assert sorted({name.split(":")[-1] for _, name in tasks(result)}) == sorted(
+        m.replace("/", "_").upper() for m in TRAIN_MODULES)  # fmt: skip
+    assert (tmp_path / "out" / "train" / "demo.published.tsv").is_file()
+
+
+def test_train_mode_needs_its_parameters(nextflow: str, tmp_path: Path) -> None:
+    result = run(nextflow, tmp_path, str(MAIN), "--mode", "train", "--name", "demo", check=False)
+    assert result.returncode != 0 and "--families DIR --name NAME --registry /abs/dir" in result.stdout + result.stderr
 
 
 # --- each module, run by Nextflow on small data ---------------------------------------------------------------

@@ -13,40 +13,50 @@ from protfam_core.errors import require
 from protfam_core.msa.aligners import BACKENDS, DEFAULT_BACKEND
 from protfam_core.threads import resolve_threads
 
+Families = Annotated[
+    list[Path],
+    typer.Argument(
+        help="A folder of family files, family files, or one Stockholm file of many families (Pfam-A.seed): "
+        "FASTA, aligned FASTA, A2M or Stockholm (*.fasta, .fa, .faa, .fas, .afa, .a2m, .sto, .stk, .sth, .seed), "
+        "gzipped or not. A file is one family named by the file; a Stockholm record by its #=GF ID."
+    ),
+]
+Name = Annotated[str, typer.Option("--name", "-n", help="Model name to publish (NAME, NAME-fast, ...).")]
+Unknown = Annotated[
+    list[Path] | None,
+    typer.Option(help="Families the model should call unassigned, for calibration only (repeatable)."),
+]
+HoldOut = Annotated[
+    int | None,
+    typer.Option(min=0, help="Families held out of the model as unknown (default: enough for two unknowns)."),
+]
+Epochs = Annotated[int | None, typer.Option(min=1, help="Most epochs of every network (default: each's).")]
+NetworkMinutes = Annotated[
+    float | None, typer.Option("--max-minutes", min=0.0, help="Wall-time bound of each network, in minutes.")
+]
+MinFamilySize = Annotated[int, typer.Option(min=5, help="Smaller families serve as unknown only.")]
+PerFamily = Annotated[int, typer.Option(min=5, help="At most this many members per family.")]
+Backend = Annotated[str, typer.Option("--backend", "-b", help=f"Aligner: {', '.join(BACKENDS)}.")]
+Ss = Annotated[str | None, typer.Option(help="SS/SA model (default: the registry's).")]
+Seed = Annotated[int, typer.Option(help="Seed of the split, the hold-out choice and the networks.")]
+
 
 def easy_train(
     ctx: typer.Context,
-    families: Annotated[
-        list[Path],
-        typer.Argument(
-            help="A folder of family files, family files, or one Stockholm file of many families (Pfam-A.seed): "
-            "FASTA, aligned FASTA, A2M or Stockholm (*.fasta, .fa, .faa, .fas, .afa, .a2m, .sto, .stk, .sth, .seed), "
-            "gzipped or not. A file is one family named by the file; a Stockholm record by its #=GF ID."
-        ),
-    ],
-    name: Annotated[str, typer.Option("--name", "-n", help="Model name to publish (NAME, NAME-fast, ...).")],
+    families: Families,
+    name: Name,
     out: Annotated[Path, typer.Option("--out", "-o", help="Work folder (rerun with it to resume).")] = Path(
         "build/easy-train"
     ),
-    unknown: Annotated[
-        list[Path] | None,
-        typer.Option(help="Families the model should call unassigned, for calibration only (repeatable)."),
-    ] = None,
-    hold_out: Annotated[
-        int | None,
-        typer.Option(min=0, help="Families held out of the model as unknown (default: enough for two unknowns)."),
-    ] = None,
-    epochs: Annotated[int | None, typer.Option(min=1, help="Most epochs of every network (default: each's).")] = None,
-    max_minutes: Annotated[
-        float | None, typer.Option("--max-minutes", min=0.0, help="Wall-time bound of each network, in minutes.")
-    ] = None,
-    min_family_size: Annotated[int, typer.Option(min=5, help="Smaller families serve as unknown only.")] = 5,
-    per_family: Annotated[int, typer.Option(min=5, help="At most this many members per family.")] = 500,
-    backend: Annotated[str, typer.Option("--backend", "-b", help=f"Aligner: {', '.join(BACKENDS)}.")] = (
-        DEFAULT_BACKEND
-    ),
-    ss: Annotated[str | None, typer.Option(help="SS/SA model (default: the registry's).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the split, the hold-out choice and the networks.")] = 0,
+    unknown: Unknown = None,
+    hold_out: HoldOut = None,
+    epochs: Epochs = None,
+    max_minutes: NetworkMinutes = None,
+    min_family_size: MinFamilySize = 5,
+    per_family: PerFamily = 500,
+    backend: Backend = DEFAULT_BACKEND,
+    ss: Ss = None,
+    seed: Seed = 0,
     threads: Threads = 1,
 ) -> None:
     """Train a whole chain from your families and publish it as NAME: `classify-cnn predict --model NAME` uses it.

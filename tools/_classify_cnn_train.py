@@ -1,5 +1,5 @@
-"""classify-cnn's training commands (train, train-fast, calibrate, evaluate, easy-train): shells over cnn.train,
-cnn.calibrate, cnn.evaluate and workflow.train_chain, registered on the tool's app by `register`."""
+"""classify-cnn's training commands (train, train-fast, calibrate, evaluate, easy-train, chain): shells over
+cnn.train, cnn.calibrate, cnn.evaluate, workflow.train_chain and workflow.scatter, registered by `register`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from protfam_tools._classify_cnn_chain import app as chain_app
 from protfam_tools._classify_cnn_easy_train import easy_train
 from protfam_tools._cli import LearningRate, MaxMinutes, Threads
 
@@ -166,3 +167,4 @@ def register(app: typer.Typer) -> None:
     app.command()(calibrate)
     app.command()(evaluate)
     app.command("easy-train")(easy_train)
+    app.add_typer(chain_app, name="chain")

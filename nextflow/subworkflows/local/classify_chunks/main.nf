@@ -3,8 +3,9 @@
  * prep-msa place | predict-ss predict | encode-vae encode | classify-cnn predict). Each stage's file is the next
  * one's input, so a cluster spreads every stage of every chunk; the calls equal `classify-cnn predict` on the chunk.
  * The frames, SS and VAE models are the ones the shipped classifier was trained with; `model` replaces the CNN only.
- * With `fast` each chunk is one `classify-cnn predict --fast` task on the raw FASTA (ext.args carries the flag): the
- * fast path answers the queries it is sure of and runs the chain for the rest inside the same task.
+ * With `fast` each chunk is one `classify-cnn predict` task on the raw FASTA (ext.args carries the flags): with
+ * --fast, the fast path answers the queries it is sure of and runs the chain for the rest inside the same task; with
+ * --registry and --model NAME, the whole chain of NAME (its own frames, VAE and SS model) runs in that task.
  */
 
 include { PREPMSA_PLACE       } from '../../../modules/local/prepmsa/place/main'
@@ -16,7 +17,7 @@ workflow CLASSIFY_CHUNKS {
     take:
     ch_chunks // channel: [ val(meta), path(fasta) ], meta.id names the chunk, meta.index is its input position
     model     // path: CNN bundle folder, or [] for the shipped default
-    fast      // boolean: one `classify-cnn predict --fast` task per chunk instead of the four stages
+    fast      // boolean: one `classify-cnn predict` task per chunk (--fast, or a registry model) instead of the four stages
 
     main:
     if (fast) {
