@@ -328,9 +328,7 @@ def dataset_checksum(folder: Path) -> str:
     return h.hexdigest()
 
 
-def align_family(
-    train_pool: list[Record], n_train: int, opts: BuildOptions
-) -> tuple[list[Record], list[Record], int]:
+def align_family(train_pool: list[Record], n_train: int, opts: BuildOptions) -> tuple[list[Record], list[Record], int]:
     """Align a training pool, keep `n_train` rows that pass the gap rules; (frame rows, raw members, dropped)."""
     result = select_with_gap_rules(
         align(train_pool, opts.backend, opts.threads), n_train, opts.sequence_gap_threshold, opts.column_gap_threshold
