@@ -127,16 +127,15 @@ def place_cmd(
     if family is not None:
         queries = force_queries(frame_set, records, family, frames_ref)
     else:
-        from protfam_core.cnn.classify import fallback_shortlist
+        from protfam_core.cnn.classify import FallbackShortlist
         from protfam_core.cnn.settings import ChainSettings
         from protfam_core.registry.bundles import resolve
 
         cnn = resolve(None, "cnn")  # the shipped classifier's settings, as classify-cnn predict takes them
         search = {"evalue": evalue, "domain_evalue": domain_evalue, "fallback_evalue": fallback_evalue}
         settings = ChainSettings.from_cards(cnn.card, **search, source=f"{cnn.ref} model card").search
-        shortlist = fallback_shortlist(cnn, frame_set)  # the classifier's fallback, in its own frames only
-        queries = place_queries(frame_set, records, settings, resolve_threads(threads), frames_ref,
-                                shortlist[0] if shortlist is not None else None)  # fmt: skip
+        shortlist = FallbackShortlist.of(cnn, frame_set)  # the classifier's fallback, in its own frames only
+        queries = place_queries(frame_set, records, settings, resolve_threads(threads), frames_ref, shortlist)
         missing = [q.id for q in queries if not q.candidates]
         if missing:
             ctx.obj.log(f"no frame found for {len(missing)} sequences: {' '.join(missing)}")

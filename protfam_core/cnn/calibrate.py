@@ -168,8 +168,8 @@ def save_calibrated(
             "rule": RULE_TEXT,
             "sets": sets,
             "fallback_frames": (
-                f"the first {FALLBACK_FRAMES} of the 3-mer prefilter of {classifier.prefilter_bundle.ref}"
-                if classifier.prefilter_bundle is not None
+                f"the first {FALLBACK_FRAMES} of the 3-mer prefilter of {classifier.shortlist.bundle.ref}"
+                if classifier.shortlist is not None
                 else "every frame"
             ),
             "chosen": {**rule.to_card(), **figures},

@@ -31,6 +31,7 @@ from protfam_core.ss.predict import SSPredictor
 
 if TYPE_CHECKING:
     from protfam_core.cnn.fast import FastPath
+    from protfam_core.frames.prefilter import KmerPrefilter
 
 INPUT_NAME = "fingerprints"  # the CNN's ONNX input and output names (cnn_model exports them)
 OUTPUT_NAME = "probabilities"
@@ -60,28 +61,38 @@ def fast_ref(cnn: Bundle) -> str | None:
     return None if cnn.name == shipped else f"{cnn.name}-fast@champion"
 
 
-def fallback_shortlist(
-    cnn: Bundle, frames: FrameSet
-) -> tuple[Callable[[Sequence[Record]], list[list[str]]], Bundle] | None:
+class FallbackShortlist:
     """The frames the sensitive fallback searches for each query without a candidate: the first FALLBACK_FRAMES of
-    the 3-mer prefilter of the CNN's fast bundle (`frames.prefilter`), and that bundle; None where there is none for
-    these frames (the fallback then searches them all). On the validation sets the calls are those of the fallback
-    over every frame (cnn.calibrate replays exactly this search)."""
-    from protfam_core.frames.prefilter import KmerPrefilter
+    the 3-mer prefilter of the CNN's fast bundle (`frames.prefilter`). On the validation sets the calls are those of
+    the fallback over every frame (cnn.calibrate replays exactly this search). The prefilter is read on first use: a
+    run whose queries all have a candidate, or that starts from fingerprints, never needs it."""
 
-    try:
-        bundle = resolve(fast_ref(cnn), "fast")
-    except ModelError:
-        return None
-    prefilter = KmerPrefilter.load(bundle.file("prefilter"))
-    if list(prefilter.families_) != list(frames.families):
-        return None
+    def __init__(self, bundle: Bundle, frames: FrameSet) -> None:
+        self.bundle = bundle
+        self.frames = frames
 
-    def shortlist(records: Sequence[Record]) -> list[list[str]]:
-        top = prefilter.top([r.seq for r in records], FALLBACK_FRAMES)
-        return [[frames.families[i] for i in row] for row in top.tolist()]
+    @classmethod
+    def of(cls, cnn: Bundle, frames: FrameSet) -> FallbackShortlist | None:
+        """The shortlist of a CNN's fast bundle, None where it has none for these frames (the fallback then searches
+        them all)."""
+        try:
+            bundle = resolve(fast_ref(cnn), "fast")
+        except ModelError:
+            return None
+        return cls(bundle, frames) if list(bundle.card.get("families", [])) == list(frames.families) else None
 
-    return shortlist, bundle
+    @cached_property
+    def prefilter(self) -> KmerPrefilter:
+        from protfam_core.frames.prefilter import KmerPrefilter
+
+        prefilter = KmerPrefilter.load(self.bundle.file("prefilter"))
+        if list(prefilter.families_) != list(self.frames.families):
+            raise ModelError(f"the prefilter of {self.bundle.ref} names other families than its model card")
+        return prefilter
+
+    def __call__(self, records: Sequence[Record]) -> list[list[str]]:
+        top = self.prefilter.top([r.seq for r in records], FALLBACK_FRAMES)
+        return [[self.frames.families[i] for i in row] for row in top.tolist()]
 
 
 def check_families(cnn_families: Sequence[str], frames_families: Sequence[str], frameset: FrameSet) -> None:
@@ -133,8 +144,13 @@ class FamilyClassifier:
             source=f"{self.cnn_bundle.ref} model card",
         )
         self.fast_path = self._fast_path(self.fast_bundle) if self.fast_bundle is not None else None
-        shortlist = fallback_shortlist(self.cnn_bundle, self.frames)
-        self.shortlist, self.prefilter_bundle = shortlist if shortlist is not None else (None, None)
+        self.shortlist = FallbackShortlist.of(self.cnn_bundle, self.frames)
+        if (
+            self.shortlist is not None
+            and self.fast_path is not None
+            and self.shortlist.bundle.path == self.fast_bundle.path
+        ):
+            self.shortlist.prefilter = self.fast_path.prefilter  # the fast path's own: read once
 
     def _fast_ref(self, fast: bool | str) -> str | None:
         """The fast bundle `fast` names; for True, the one of this CNN (`fast_ref`)."""
@@ -166,7 +182,7 @@ class FamilyClassifier:
         """(role, Bundle) of every model this predictor uses, for provenance lines."""
         pairs = [("model", self.cnn_bundle), ("frames", self.frames_bundle), ("vae", self.vae_bundle)]
         pairs.append(("ss", self.ss_bundle))
-        pairs += [("prefilter", self.prefilter_bundle)] if self.prefilter_bundle is not None else []
+        pairs += [("prefilter", self.shortlist.bundle)] if self.shortlist is not None else []
         return pairs + ([("fast", self.fast_bundle)] if self.fast_bundle is not None else [])
 
     def cnn(self, fingerprints: np.ndarray) -> np.ndarray:

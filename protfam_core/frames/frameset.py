@@ -175,16 +175,13 @@ class FrameSet:
         dataset it finds the same members as hmmsearch --max, which costs 50 times more); E-values keep the null2
         correction, so low-complexity sequences do not score as hits. `cpus` is pyhmmer's (0 = all cores).
         """
-        out: dict[str, list[Placement]] = {r.id: [] for r in records}
         if not records:
-            return out
+            return {}
         hits_per_query: list[list[Placement]] = [[] for _ in records]
         hmms = list(self._hmms.values())
         for top in pyhmmer.hmmer.hmmsearch(hmms, _digital(records), cpus=cpus, **self._options(settings, sensitive)):
             self._collect(top, records, hits_per_query)
-        for rec, cands in zip(records, hits_per_query, strict=True):
-            out[rec.id] = sorted(cands, key=lambda p: (-p.score, p.family, p.domain))
-        return out
+        return _best_first(records, hits_per_query)
 
     def search_shortlist(
         self,
@@ -201,21 +198,20 @@ class FrameSet:
             for family in families:
                 jobs.setdefault(family, []).append(i)
         options = self._options(settings, sensitive)
+        block = _digital(records)  # named by index into `records`, whichever frame's block a sequence goes into
         hits_per_query: list[list[Placement]] = [[] for _ in records]
 
-        def run(job: tuple[str, list[int]]) -> tuple[list[int], plan7.TopHits]:
+        def run(job: tuple[str, list[int]]) -> plan7.TopHits:
             family, indices = job
             pipeline = plan7.Pipeline(_ALPHABET, **options)
-            return indices, pipeline.search_hmm(self.hmm(family), _digital([records[i] for i in indices]))
+            return pipeline.search_hmm(
+                self.hmm(family), easel.DigitalSequenceBlock(_ALPHABET, [block[i] for i in indices])
+            )
 
         with ThreadPoolExecutor(max(1, cpus)) as pool:
-            for indices, top in pool.map(run, sorted(jobs.items())):
-                mine: list[list[Placement]] = [[] for _ in indices]
-                self._collect(top, [records[i] for i in indices], mine)
-                for i, found in zip(indices, mine, strict=True):
-                    hits_per_query[i] += found
-        return {r.id: sorted(c, key=lambda p: (-p.score, p.family, p.domain))
-                for r, c in zip(records, hits_per_query, strict=True)}  # fmt: skip
+            for top in pool.map(run, sorted(jobs.items())):
+                self._collect(top, records, hits_per_query)
+        return _best_first(records, hits_per_query)
 
     def _options(self, settings: SearchSettings, sensitive: bool) -> dict:
         """pyhmmer's options of a search under `settings`: E-values over all frames, the sensitive filters."""
@@ -257,6 +253,12 @@ class FrameSet:
         return out
 
 
+def _best_first(records: Sequence[Record], hits_per_query: list[list[Placement]]) -> dict[str, list[Placement]]:
+    """Each record's placements by id, best score first (then family and domain number: a deterministic order)."""
+    return {r.id: sorted(h, key=lambda p: (-p.score, p.family, p.domain))
+            for r, h in zip(records, hits_per_query, strict=True)}  # fmt: skip
+
+
 def _null_nats(length: int) -> float:
     """HMMER's null1 log-likelihood (nats) of a sequence of `length` under the background length model."""
     p1 = length / (length + 1.0)
@@ -288,7 +290,7 @@ def candidate_placements(
     biased composition out (calibration weighs both on such decoys, `cnn.calibrate`).
 
     On a proteome almost every query has no candidate, and the sensitive search of all frames cost 2.6 times the
-    plain one: with `shortlist` (the chain's 3-mer prefilter, `cnn.classify.fallback_shortlist`) each such query is
+    plain one: with `shortlist` (the chain's 3-mer prefilter, `cnn.classify.FallbackShortlist`) each such query is
     searched again in the few frames it names only, with E-values still over all frames.
     """
     found = frames.search(list(records), settings, cpus=cpus)
