@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 import pyfamsa
-from Bio import SeqIO
 
 from protfam_core.errors import InputError, ToolMissingError
 from protfam_core.io.alphabet import GAP
@@ -117,6 +116,8 @@ def _external(backend: str, seqs: list[str], threads: int) -> list[str]:
         if proc.returncode != 0 or not out.exists() or out.stat().st_size == 0:
             last = (proc.stderr or "").strip().splitlines()[-1:] or ["no output"]
             raise InputError(f"{backend} failed (exit {proc.returncode}): {last[0]}")
+        from Bio import SeqIO  # imported here, as in io.seqio: every tool that names the backends imports this module
+
         with out.open() as fh:
             rows = {r.id: str(r.seq) for r in SeqIO.parse(fh, "fasta")}
     return [rows[f"s{i}"] for i in range(len(seqs))]
