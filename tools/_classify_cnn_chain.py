@@ -24,6 +24,7 @@ from protfam_tools._cli import Threads
 
 from protfam_core.errors import require
 from protfam_core.msa.aligners import DEFAULT_BACKEND
+from protfam_core.msa.split import MIN_SPLIT_FAMILY
 from protfam_core.threads import resolve_threads
 
 app = typer.Typer(
@@ -45,7 +46,7 @@ def prepare(
     hold_out: HoldOut = None,
     epochs: Epochs = None,
     max_minutes: NetworkMinutes = None,
-    min_family_size: MinFamilySize = 5,
+    min_family_size: MinFamilySize = MIN_SPLIT_FAMILY,
     per_family: PerFamily = 500,
     backend: Backend = DEFAULT_BACKEND,
     ss: Ss = None,

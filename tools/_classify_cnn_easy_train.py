@@ -11,6 +11,7 @@ from rich.table import Table
 
 from protfam_core.errors import require
 from protfam_core.msa.aligners import BACKENDS, DEFAULT_BACKEND
+from protfam_core.msa.split import MIN_SPLIT_FAMILY
 from protfam_core.threads import resolve_threads
 
 Families = Annotated[
@@ -34,8 +35,8 @@ Epochs = Annotated[int | None, typer.Option(min=1, help="Most epochs of every ne
 NetworkMinutes = Annotated[
     float | None, typer.Option("--max-minutes", min=0.0, help="Wall-time bound of each network, in minutes.")
 ]
-MinFamilySize = Annotated[int, typer.Option(min=5, help="Smaller families serve as unknown only.")]
-PerFamily = Annotated[int, typer.Option(min=5, help="At most this many members per family.")]
+MinFamilySize = Annotated[int, typer.Option(min=MIN_SPLIT_FAMILY, help="Smaller families serve as unknown only.")]
+PerFamily = Annotated[int, typer.Option(min=MIN_SPLIT_FAMILY, help="At most this many members per family.")]
 Backend = Annotated[str, typer.Option("--backend", "-b", help=f"Aligner: {', '.join(BACKENDS)}.")]
 Ss = Annotated[str | None, typer.Option(help="SS/SA model (default: the registry's).")]
 Seed = Annotated[int, typer.Option(help="Seed of the split, the hold-out choice and the networks.")]
@@ -52,7 +53,7 @@ def easy_train(
     hold_out: HoldOut = None,
     epochs: Epochs = None,
     max_minutes: NetworkMinutes = None,
-    min_family_size: MinFamilySize = 5,
+    min_family_size: MinFamilySize = MIN_SPLIT_FAMILY,
     per_family: PerFamily = 500,
     backend: Backend = DEFAULT_BACKEND,
     ss: Ss = None,
