@@ -6,8 +6,10 @@ into one clear InputError, so the tools never print a traceback for a bad file.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
+import string
 import sys
 import zlib
 from collections.abc import Iterable, Sequence
@@ -20,6 +22,8 @@ from protfam_core.io.alphabet import ALIGNED_LETTERS, GAP, PROTEIN_LETTERS
 from protfam_core.io.atomic import write_text
 
 FORMATS = ("fasta", "a2m", "stockholm", "clustal", "pir")
+PIR_TYPES = ("P1", "F1", "D1", "DL", "DC", "RL", "RC", "N3", "XX")  # the '>XX;' sequence types of a PIR header
+_SEQUENCE_LINE = frozenset(string.ascii_letters + "-.~*")
 MAX_RESIDUES = 100_000  # pyhmmer's pipeline refuses longer sequences: refused here, before any work starts
 
 
@@ -71,22 +75,45 @@ def read_text(source: Source, stdin: IO | None = None) -> tuple[str, str]:
 
 def decode_text(name: str, data: bytes) -> str:
     """UTF-8 text (a byte-order mark dropped) with LF line ends; other bytes are named with their line, and a file
-    with NUL bytes is called binary."""
+    with NUL bytes is called binary. Stockholm's '#' annotation lines may be Latin-1, as Pfam's own files are (author
+    names in #=GF AU); its sequence lines may not."""
     if b"\x00" in data[:4096]:
         raise InputError(f"{name}: not a text file (binary data)")
+    data = data.removeprefix(codecs.BOM_UTF8)
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        byte = data[exc.start]
-        raise InputError(
-            f"{name}: line {line} is not UTF-8 text (byte 0x{byte:02x}; Latin-1? convert with iconv)"
-        ) from None
+        if not data.lstrip().startswith(b"# STOCKHOLM"):
+            raise _not_utf8(name, data, exc.start) from None
+        text = _decode_stockholm(name, data)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _decode_stockholm(name: str, data: bytes) -> str:
+    """A Stockholm file that is not all UTF-8: each '#' line as UTF-8 or else Latin-1 (every byte is a Latin-1
+    character), every other line as UTF-8 only."""
+    lines: list[str] = []
+    start = 0
+    for line in data.split(b"\n"):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            if not line.startswith(b"#"):
+                raise _not_utf8(name, data, start + exc.start) from None
+            lines.append(line.decode("latin-1"))
+        start += len(line) + 1
+    return "\n".join(lines)
+
+
+def _not_utf8(name: str, data: bytes, start: int) -> InputError:
+    """The error for a byte that is not UTF-8: its line and value, and the likely cure."""
+    line = data[:start].count(b"\n") + 1
+    return InputError(f"{name}: line {line} is not UTF-8 text (byte 0x{data[start]:02x}; Latin-1? convert with iconv)")
+
+
 def sniff_format(text: str) -> str | None:
-    """Guess the format from the first non-empty line; None when it is none of FORMATS."""
+    """Guess the format from the first non-empty line; None when it is none of FORMATS. A '>P1;id' header is PIR's
+    only where a description line follows it: HOMSTRAD's alignments and others keep the header on plain FASTA."""
     for line in text.splitlines():
         line = line.strip()
         if not line:
@@ -95,12 +122,22 @@ def sniff_format(text: str) -> str | None:
             return "stockholm"
         if line.startswith(("CLUSTAL", "MUSCLE", "PROBCONS")):
             return "clustal"
-        if line.startswith(">P1;") or line.startswith(">F1;"):
-            return "pir"
+        if line.startswith(">") and line[1:3] in PIR_TYPES and line[3:4] == ";":
+            return "pir" if _has_pir_descriptions(text) else "fasta"
         if line.startswith(">"):
             return "fasta"
         return None
     return None
+
+
+def _has_pir_descriptions(text: str) -> bool:
+    """Whether a '>XX;id' header is followed by a PIR description line (free text: empty, or with a character that
+    no sequence line has, as in 'structureX:1akz: 1 :A:' or 'uracil glycosylase') rather than by the sequence."""
+    for block in text.lstrip()[1:].split("\n>"):
+        lines = block.split("\n", 2)
+        if len(lines) > 1 and not (lines[1].strip() and _SEQUENCE_LINE.issuperset(lines[1].strip())):
+            return True
+    return False
 
 
 def _parse(name: str, text: str, fmt: str | None) -> list[Record]:
@@ -119,6 +156,8 @@ def _parse(name: str, text: str, fmt: str | None) -> list[Record]:
         raise InputError(f"{name}: malformed {fmt} ({str(exc).splitlines()[0]})") from None
     if not records:
         raise InputError(f"{name}: no sequences found in {fmt} input")
+    if fmt in ("fasta", "a2m") and all(r.id[:2] in PIR_TYPES and r.id[2:3] == ";" for r in records):
+        records = [Record(r.id[3:], r.seq, r.description[3:]) for r in records]  # PIR's type code is not the id
     for n, r in enumerate(records, 1):
         if not r.id:  # a bare '>' would become a row with an empty query_id
             raise InputError(f"{name}: sequence {n} has no id (a '>' line without a name)")
@@ -151,7 +190,10 @@ def _parse_biopython(text: str, fmt: str) -> list[Record]:
     if fmt in ("stockholm", "clustal"):
         records = [r for aln in AlignIO.parse(handle, fmt) for r in aln]
     else:
-        records = list(SeqIO.parse(handle, fmt))
+        try:
+            records = list(SeqIO.parse(handle, fmt))
+        except IndexError:  # Biopython's PIR parser looks for the '*' of an empty sequence
+            raise ValueError("a record has no sequence") from None
     return [Record(r.id, str(r.seq), r.description) for r in records]
 
 

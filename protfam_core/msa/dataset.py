@@ -58,7 +58,7 @@ from protfam_core.msa.split import (
 )
 
 Progress = Callable[[str, int, int], None]
-_BASE_SUFFIXES = (".fasta", ".fa", ".faa", ".fas", ".afa", ".a2m", ".sto", ".stk", ".sth", ".seed")
+_BASE_SUFFIXES = (".fasta", ".fa", ".faa", ".fas", ".afa", ".a2m", ".sto", ".stk", ".sth", ".seed", ".pir", ".ali")
 _SUFFIXES = tuple(s + gz for s in _BASE_SUFFIXES for gz in (".gz", ""))
 
 
@@ -132,12 +132,17 @@ def family_name(path: Path) -> str:
 
 
 def family_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
-    """The family files a source names: a folder's files with a family suffix, one file, or a list of files."""
+    """The family files a source names: a folder's files with a family suffix or with none at all (HOMSTRAD's
+    alignments are named by the family alone), one file, or a list of files."""
     if isinstance(source, str | Path) and Path(source).is_dir():
         folder = Path(source)
-        files = [p for p in sorted(folder.iterdir()) if p.is_file() and p.name.endswith(_SUFFIXES)]
+        files = [
+            p for p in sorted(folder.iterdir()) if p.is_file() and (p.name.endswith(_SUFFIXES) or "." not in p.name)
+        ]
         if not files:
-            raise InputError(f"{folder}: no family files ({', '.join(_BASE_SUFFIXES)}, gzipped or not)")
+            raise InputError(
+                f"{folder}: no family files ({', '.join(_BASE_SUFFIXES)}, gzipped or not, or a family name alone)"
+            )
         return files
     paths = [Path(source)] if isinstance(source, str | Path) else [Path(p) for p in source]
     if not paths:

@@ -55,6 +55,38 @@ def test_stockholm_and_clustal_alignments(tmp_path):
     assert [r.seq for r in read_alignment(clustal)] == ["AC-DE", "ACFDE"]
 
 
+def test_homstrad_p1_headers_on_fasta_and_true_pir_read_alike(tmp_path):
+    """Issue 35: HOMSTRAD's '>P1;id' alignments are FASTA (no description line, no '*'); true PIR/NBRF has both.
+    Either way the ids lose PIR's type code."""
+    homstrad = DATA / "homstrad" / "cytc"
+    assert sniff_format(homstrad.read_text()) == "fasta"
+    rows = read_alignment(homstrad)
+    assert len(rows) == 11 and rows[0].id == "1yea" and len({len(r.seq) for r in rows}) == 1
+    pir = tmp_path / "cytc.pir"
+    pir.write_text("".join(f">P1;{r.id}\nstructureX:{r.id}:   1 :A: 103 :A:cytochrome c\n{r.seq}*\n\n" for r in rows))
+    assert sniff_format(pir.read_text()) == "pir"
+    assert [(r.id, r.seq) for r in read_alignment(pir)] == [(r.id, r.seq) for r in rows]
+    assert [(r.id, r.seq) for r in read_sequences(pir)] == [(r.id, r.seq) for r in read_sequences(homstrad)]
+    assert read_sequences(pir)[0].description.startswith("structureX:1yea:")
+    pir.write_text(pir.read_text().replace("*", ""))  # a description line, then no terminator: PIR gone wrong
+    with pytest.raises(InputError, match=r"malformed pir \(Sequences in PIR files should include a \* terminator"):
+        read_sequences(pir)
+    pir.write_text(">P1;a\nglobin\n>P1;b\nmyoglobin, sperm whale\nMVLSEGEWQLVLHVWAKVEAD*\n")
+    with pytest.raises(InputError, match=r"malformed pir \(a record has no sequence\)"):
+        read_sequences(pir)
+
+
+def test_stockholm_annotation_may_be_latin1_but_its_sequences_may_not(tmp_path):
+    """Pfam's own Stockholm files carry Latin-1 author names in #=GF lines; other formats stay UTF-8 only."""
+    text = "# STOCKHOLM 1.0\n#=GF AU   Mu\xf1oz J\nseq1  MKV-LLA\nseq2  MRVALLA\n//\n"
+    sto = tmp_path / "x.sto"
+    sto.write_bytes(text.encode("latin-1"))
+    assert [r.seq for r in read_alignment(sto)] == ["MKV-LLA", "MRVALLA"]
+    sto.write_bytes(text.replace("MRVALLA", "MRV\xc4LLA").encode("latin-1"))
+    with pytest.raises(InputError, match=r"line 4 is not UTF-8 text \(byte 0xc4"):
+        read_alignment(sto)
+
+
 def test_write_fasta_is_atomic_and_readable(tmp_path):
     out = tmp_path / "o.fasta"
     write_fasta(read_sequences(TUTORIAL / "globins45.fa")[:3], out)

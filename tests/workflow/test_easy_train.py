@@ -115,15 +115,23 @@ def _bad_inputs(folder: Path) -> dict[str, tuple[list[str], str]]:
     (dna / "genes.fasta.gz").write_bytes(gzip.compress(b">g1\nATGGCGTTAGCCGATTACGA\n>g2\nATGGCGTTAGCCGATTACGT\n"))
     junk = folder / "notes.txt"
     junk.write_text("these are my families\n")
+    latin1 = folder / "egf.seed"  # a Latin-1 byte where a residue should be (annotation lines may carry them)
+    latin1.write_bytes((DATA / "egf.seed").read_bytes().replace(b"1ixa --VDGDQCE", b"1ixa --VDGDQC\xc9", 1))
+    pir = folder / "cytc.pir"  # PIR (a description line after each header) without its '*' terminators
+    pir.write_text(">P1;1yea\nstructureX:1yea: cytochrome c\nAKESTGFKPGSAKKGATLFK\n>P1;1cyc\nsequence:1cyc\nGDVEKGKK\n")
     return {
         "one sequence": ([str(one)], "family 'lonely' has one sequence"),
         "duplicate": ([str(twice)], "family 'SH3' is given twice"),
         "dna": ([str(dna)], "looks like nucleotide sequences"),
         "no family": ([str(DATA / "rrm.afa"), str(junk)], "not FASTA, A2M, Stockholm"),
+        "latin-1 residue": ([str(DATA / "rrm.afa"), str(latin1)], "egf.seed: line 5 is not UTF-8 text (byte 0xc9"),
+        "pir without '*'": ([str(DATA / "rrm.afa"), str(pir)], "should include a * terminator"),
     }
 
 
-@pytest.mark.parametrize("case", ["one sequence", "duplicate", "dna", "no family"])
+@pytest.mark.parametrize(
+    "case", ["one sequence", "duplicate", "dna", "no family", "latin-1 residue", "pir without '*'"]
+)
 def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path, monkeypatch):
     monkeypatch.setenv("PROTFAM_REGISTRY", str(tmp_path / "registry"))
     monkeypatch.setenv("PROTFAM_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
