@@ -203,9 +203,12 @@ def test_fingerprints_without_frames_stream_by_batch_size(monkeypatch):
 
 
 def test_the_evalue_cuts_are_the_users_where_given(capsys):
-    """-E and --domE replace the model's cuts (the # line says so); a cut no hit meets leaves every query unassigned."""
+    """-E, --domE and --fallback-evalue replace the model's cuts (the # line says so); cuts no hit meets leave every
+    query unassigned (a significant hit keeps its best domain whatever --domE, so -E and the fallback's cut decide)."""
     out = io.StringIO()
-    assert main(["predict", str(QUERIES), "-E", "1e-300", "--domE", "1e-300", "-j", "1"], stdout=out) == 0
+    cuts = ["-E", "1e-300", "--domE", "1e-300", "--fallback-evalue", "1e-300"]
+    assert main(["predict", str(QUERIES), *cuts, "-j", "1"], stdout=out) == 0
     lines = out.getvalue().splitlines()
     assert "\tevalue=1e-300\t" in lines[0] and "\tdomain_evalue=1e-300\t" in lines[0]
+    assert "\tfallback_evalue=1e-300\t" in lines[0]
     assert {line.split("\t")[1] for line in lines[2:]} == {"unassigned"}
