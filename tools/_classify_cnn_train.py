@@ -1,5 +1,6 @@
 """classify-cnn's training commands (train, train-fast, calibrate, evaluate, easy-train, chain): shells over
-cnn.train, cnn.calibrate, cnn.evaluate, workflow.train_chain and workflow.scatter, registered by `register`."""
+cnn.train, cnn.calibrate, cnn.evaluate, workflow.train_chain and workflow.scatter, registered by `register` when one
+of them is named (classify_cnn.TRAINING)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,13 @@ import typer
 from protfam_tools._classify_cnn_chain import app as chain_app
 from protfam_tools._classify_cnn_easy_train import easy_train
 from protfam_tools._cli import LearningRate, MaxMinutes, Threads
+from protfam_tools.classify_cnn import Frames, Model
 
 from protfam_core.cnn.classify import FamilyClassifier
 from protfam_core.errors import require
 from protfam_core.io.seqio import read_sequences
 from protfam_core.threads import resolve_threads
 
-Model = Annotated[
-    str | None, typer.Option(help="CNN bundle: name, name@alias, name/version or a folder (default: shipped).")
-]
-Frames = Annotated[str | None, typer.Option(help="Frames bundle (default: the one the CNN was trained with).")]
 Cache = Annotated[Path, typer.Option(help="Feature cache folder (placements, SS/SA per dataset and SS model).")]
 
 

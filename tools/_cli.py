@@ -8,15 +8,15 @@ half-written because the core writes outputs atomically.
 
 from __future__ import annotations
 
+import importlib
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import IO, Annotated
+from typing import IO, Annotated, ClassVar
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from protfam_tools._streams import Streams
+from typer.core import TyperGroup
 
 from protfam_core import __version__
 from protfam_core.errors import ProtfamError
@@ -55,34 +55,6 @@ FallbackEvalue = Annotated[
 ]
 
 
-@dataclass
-class Streams:
-    """The streams of the command now running: what '-' means, and where messages and progress bars go."""
-
-    stdin: IO
-    stdout: IO
-    stderr: IO
-    console: Console = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.console = Console(file=self.stderr, highlight=False, soft_wrap=True)
-
-    def log(self, message: str) -> None:
-        """One message line on stderr (never markup: ids and paths may hold brackets)."""
-        self.console.print(message, markup=False)
-
-    def progress(self, *columns, transient: bool = False, hide: bool = False) -> Progress:
-        """The house progress bar (description, bar, done/total, time left), shown only when stderr is a terminal, so
-        pipes and logs stay clean; `hide` also keeps it off for work too short to need one."""
-        columns = columns or (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-        )
-        return Progress(*columns, console=self.console, transient=transient, disable=hide or not self.stderr.isatty())
-
-
 def alias_of(value: float, old: float | None, scale: float = 1.0) -> float:
     """An option's value, or its old hidden alias's (times `scale`, for an old unit) where the user gave that."""
     return value if old is None else old * scale
@@ -101,9 +73,31 @@ def _print_version(ctx: typer.Context, value: bool) -> None:
         raise typer.Exit()
 
 
-def new_app(help_text: str) -> typer.Typer:
-    """A typer app with the house settings (rich help, no completion noise, no locals in tracebacks) and --version."""
+class LazyGroup(TyperGroup):
+    """A tool's commands, of which the `lazy` ones (name -> the module whose `register(app)` adds them) are built only
+    when named or listed: a command then imports what it runs, not what the tool's training commands need."""
+
+    lazy: ClassVar[dict[str, str]] = {}
+
+    def list_commands(self, ctx) -> list[str]:
+        return [*(name for name in self.commands if name not in self.lazy), *self.lazy]
+
+    def get_command(self, ctx, cmd_name: str):
+        if cmd_name not in self.commands:  # an unknown name loads them all: the error then suggests every command
+            for module in {self.lazy[cmd_name]} if cmd_name in self.lazy else set(self.lazy.values()):
+                app = new_app("")
+                importlib.import_module(module).register(app)
+                group = typer.main.get_command(app)
+                _finite_floats(group)
+                self.commands.update(group.commands)
+        return super().get_command(ctx, cmd_name)
+
+
+def new_app(help_text: str, lazy: dict[str, str] | None = None) -> typer.Typer:
+    """A typer app with the house settings (rich help, no completion noise, no locals in tracebacks) and --version;
+    its `lazy` commands (name -> module) are registered by their module's `register(app)` when first named."""
     app = typer.Typer(
+        cls=type("Commands", (LazyGroup,), {"lazy": lazy}) if lazy else TyperGroup,
         help=help_text,
         add_completion=False,
         no_args_is_help=True,

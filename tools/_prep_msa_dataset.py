@@ -1,5 +1,5 @@
 """prep-msa's dataset commands (split, build, subset): shells over msa.dataset, registered on the tool's app by
-`register`."""
+`register` when one of them is named."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from typing import Annotated
 
 import typer
 from protfam_tools._cli import Out, Threads
+from protfam_tools.prep_msa import Backend
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from protfam_core.errors import InputError
 from protfam_core.io.atomic import write_text
-from protfam_core.msa.aligners import BACKENDS, DEFAULT_BACKEND
+from protfam_core.msa.aligners import DEFAULT_BACKEND
 from protfam_core.msa.dataset import (
     BuildOptions,
     build_dataset,
@@ -36,9 +37,6 @@ def _options(params: dict[str, object], **fixed: object) -> BuildOptions:
     names = {f.name for f in fields(BuildOptions)}
     given = {k: v for k, v in params.items() if k in names} | {"families": params["family"]} | fixed
     return BuildOptions.parsed(**given)
-
-
-Backend = Annotated[str, typer.Option("--backend", "-b", help=f"Aligner: {', '.join(BACKENDS)}.")]
 
 
 SplitMode = Annotated[str, typer.Option("--split", help="random (stratified per family) or cluster (MMseqs2).")]

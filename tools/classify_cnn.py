@@ -6,7 +6,6 @@ from functools import partial
 from typing import Annotated
 
 import typer
-from protfam_tools._classify_cnn_train import Frames, Model, register
 from protfam_tools._cli import (
     DomainEvalue,
     FallbackEvalue,
@@ -23,14 +22,21 @@ from protfam_core.errors import InputError
 from protfam_core.io.atomic import write_text
 from protfam_core.threads import resolve_threads
 
+# The training commands, registered by their module when named: predict and families never import them.
+TRAINING = ("train", "train-fast", "calibrate", "evaluate", "easy-train", "chain")
 app = new_app(
     "Family of raw protein sequences with the paper's CNN on VAE fingerprints; training and evaluation.\n\n"
     "Examples:\n"
     "  classify-cnn predict examples/queries.fasta > calls.tsv\n"
     "  classify-cnn predict --fast --threads 0 proteome.fasta > calls.tsv\n"
     "  classify-cnn predict --domains examples/multidomain.fasta\n"
-    "  classify-cnn evaluate --dataset build/dataset --out build/report"
+    "  classify-cnn evaluate --dataset build/dataset --out build/report",
+    lazy=dict.fromkeys(TRAINING, "protfam_tools._classify_cnn_train"),
 )
+Model = Annotated[
+    str | None, typer.Option(help="CNN bundle: name, name@alias, name/version or a folder (default: shipped).")
+]
+Frames = Annotated[str | None, typer.Option(help="Frames bundle (default: the one the CNN was trained with).")]
 
 
 @app.command()
@@ -128,9 +134,6 @@ def families(ctx: typer.Context, model: Model = None, out: Out = "-") -> None:
       classify-cnn families > families.tsv
     """
     write_text(tables.format_families(model), out, stdout=ctx.obj.stdout)
-
-
-register(app)
 
 
 def main(argv: list[str] | None = None, stdout=None, stderr=None, stdin=None) -> int:

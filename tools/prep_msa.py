@@ -7,12 +7,11 @@ from typing import Annotated
 
 import typer
 from protfam_tools._cli import DomainEvalue, FallbackEvalue, Out, SearchEvalue, Threads, new_app, run
-from protfam_tools._prep_msa_dataset import Backend, register
 
 from protfam_core.frames.frameset import FrameSet
 from protfam_core.io.atomic import write_text
 from protfam_core.io.seqio import format_alignment, read_alignment, read_sequences
-from protfam_core.msa.aligners import DEFAULT_BACKEND, align
+from protfam_core.msa.aligners import BACKENDS, DEFAULT_BACKEND, align
 from protfam_core.msa.gaps import COLUMN_GAP_THRESHOLD, SEQUENCE_GAP_THRESHOLD, apply_gap_rules
 from protfam_core.threads import resolve_threads
 
@@ -21,9 +20,11 @@ app = new_app(
     "Examples:\n"
     "  prep-msa align fam.fasta | prep-msa filter - > fam.filtered.afa\n"
     "  prep-msa place query.fasta --family Fork_head > query.a2m\n"
-    "  prep-msa build ../shared/data/families/exthomfam build/dataset"
+    "  prep-msa build ../shared/data/families/exthomfam build/dataset",
+    lazy=dict.fromkeys(("split", "build", "subset"), "protfam_tools._prep_msa_dataset"),  # registered when named
 )
 
+Backend = Annotated[str, typer.Option("--backend", "-b", help=f"Aligner: {', '.join(BACKENDS)}.")]
 Fmt = Annotated[str, typer.Option("--format", "-f", help="Output format: fasta, stockholm or clustal.")]
 
 
@@ -140,9 +141,6 @@ def place_cmd(
         if missing:
             ctx.obj.log(f"no frame found for {len(missing)} sequences: {' '.join(missing)}")
     write_text(format_queries(queries), out, ctx.obj.stdout)
-
-
-register(app)
 
 
 def main(argv: list[str] | None = None, stdout=None, stderr=None, stdin=None) -> int:
