@@ -37,11 +37,10 @@ _UPPER = np.frombuffer(bytes(range(256)).upper(), dtype=np.uint8)  # byte -> its
 class SearchSettings:
     """The frame search of stage 1, HMMER's significance cuts as Pfam's gathering thresholds are: a family is a
     candidate of a query when the query's whole-sequence E-value against its frame is at most `evalue`, and each of
-    its domains in that frame with an independent E-value of at most `domain_evalue` is placed (its best one where
-    none is: the hit is significant as a whole). A query without any candidate is searched again by the sensitive
-    search (bias filter off), with `fallback_evalue` as its sequence cut (0 = off). The chain takes them from its
-    model card (`cnn.settings.ChainSettings`), so that `prep-msa place` and `classify-cnn predict` search alike; the
-    defaults keep every hit (training and calibration weigh them all)."""
+    its domains in that frame with an independent E-value of at most `domain_evalue` is placed. A query without any
+    candidate is searched again by the sensitive search (bias filter off), with `fallback_evalue` as its sequence cut
+    (0 = off). The chain takes them from its model card (`cnn.settings.ChainSettings`), so that `prep-msa place` and
+    `classify-cnn predict` search alike; the defaults keep every hit (training and calibration weigh them all)."""
 
     evalue: float = 10.0
     domain_evalue: float = 10.0
@@ -226,7 +225,7 @@ class FrameSet:
         width = self.widths[family]
         for hit in top.reported:
             i = int(hit.name)
-            for k, dom in enumerate(_kept_domains(hit), 1):
+            for k, dom in enumerate((d for d in hit.domains if d.reported), 1):
                 row, pos = _row_from_domain(dom.alignment, width)
                 hits_per_query[i].append(
                     Placement(records[i].id, family, row, pos, float(dom.score), dom.i_evalue, k, hit.evalue)
@@ -252,14 +251,6 @@ class FrameSet:
             score = (trace.score(seq, profile) - _null_nats(len(seq))) / math.log(2.0)
             out.append(Placement(rec.id, family, row, pos, score, _pvalue(hmm, score)))
         return out
-
-
-def _kept_domains(hit: plan7.Hit) -> list[plan7.Domain]:
-    """The domains placed of a reported hit: those within the domain cut, or else its best one. A hit significant as
-    a whole whose domains each fall short of the cut (a split or degenerate domain) is still a candidate, as
-    hmmsearch's per-sequence table still lists it; `replay` keeps the same."""
-    domains = list(hit.domains)
-    return [d for d in domains if d.reported] or sorted(domains, key=lambda d: d.i_evalue)[:1]
 
 
 def _best_first(records: Sequence[Record], hits_per_query: list[list[Placement]]) -> dict[str, list[Placement]]:
@@ -314,7 +305,6 @@ def candidate_placements(
 
 
 class _Hit(Protocol):
-    family: str
     evalue: float
     hit_evalue: float
 
@@ -325,14 +315,7 @@ def replay(plain: Sequence[H], sensitive: Sequence[H], settings: SearchSettings)
     how calibration weighs many settings with one search (tests/frames check that it agrees with the search)."""
 
     def within(hits: Sequence[H], evalue: float) -> list[H]:
-        significant = [h for h in hits if h.hit_evalue <= evalue]
-        best: dict[str, H] = {}  # each hit's best domain (one hit per family), kept where none passes the domain cut
-        for h in significant:
-            if h.family not in best or h.evalue < best[h.family].evalue:
-                best[h.family] = h
-        passing = {h.family for h in significant if h.evalue <= settings.domain_evalue}
-        return [h for h in significant
-                if h.evalue <= settings.domain_evalue or (h.family not in passing and h is best[h.family])]  # fmt: skip
+        return [h for h in hits if h.hit_evalue <= evalue and h.evalue <= settings.domain_evalue]
 
     found = within(plain, settings.evalue)
     return found if found or settings.fallback_evalue <= 0 else within(sensitive, settings.fallback_evalue)

@@ -204,7 +204,7 @@ def test_fingerprints_without_frames_stream_by_batch_size(monkeypatch):
 
 def test_the_evalue_cuts_are_the_users_where_given(capsys):
     """-E, --domE and --fallback-evalue replace the model's cuts (the # line says so); cuts no hit meets leave every
-    query unassigned (a significant hit keeps its best domain whatever --domE, so -E and the fallback's cut decide)."""
+    query unassigned."""
     out = io.StringIO()
     cuts = ["-E", "1e-300", "--domE", "1e-300", "--fallback-evalue", "1e-300"]
     assert main(["predict", str(QUERIES), *cuts, "-j", "1"], stdout=out) == 0

@@ -65,8 +65,8 @@ def test_replay_of_the_uncut_searches_is_what_the_cut_search_keeps(mini):
     sensitive = mini.frames.search(queries, wide, sensitive=True)
     assert any(p.domain > 1 for hits in plain.values() for p in hits)  # repeats: several domains in one frame
 
-    def key(p: Placement) -> tuple:  # not its number: domains are numbered among those a cut keeps
-        return (p.family, p.span, p.evalue, p.hit_evalue)
+    def key(p: Placement) -> tuple:
+        return (p.family, p.domain, p.span, p.evalue, p.hit_evalue)
 
     families = mini.frames.families
 
@@ -74,17 +74,12 @@ def test_replay_of_the_uncut_searches_is_what_the_cut_search_keeps(mini):
         return [[families[0], families[1 + i % (len(families) - 1)]] for i, _ in enumerate(records)]
 
     short = mini.frames.search_shortlist(queries, shortlist(queries), wide, sensitive=True)
-    strict_domains = SearchSettings(10, 1e-30, 10)  # every hit's domains fall short: each keeps its best one
-    cuts = (SearchSettings(1e-3, 1e-2, 1e-4), SearchSettings(1e-5, 1e-6, 0.0), SearchSettings(10, 1e-3, 10))
-    for cut in (*cuts, strict_domains):
+    for cut in (SearchSettings(1e-3, 1e-2, 1e-4), SearchSettings(1e-5, 1e-6, 0.0), SearchSettings(10, 1e-3, 10)):
         for fallback, by_list in ((sensitive, None), (short, shortlist)):
             cut_search = candidate_placements(mini.frames, queries, cut, shortlist=by_list)
             for q in queries:
                 expected = replay(plain[q.id], fallback[q.id], cut)
                 assert sorted(map(key, cut_search[q.id])) == sorted(map(key, expected))
-    kept = candidate_placements(mini.frames, queries, strict_domains)
-    assert all(len({p.family for p in hits}) == len(hits) for hits in kept.values())  # one domain per hit
-    assert sum(p.evalue > 1e-30 for hits in kept.values() for p in hits) > len(test) / 2
     # the shortlist's search is the full search restricted to the listed frames
     for q, listed in zip(queries, shortlist(queries), strict=True):
         assert sorted(map(key, short[q.id])) == sorted(key(p) for p in sensitive[q.id] if p.family in listed)
