@@ -18,8 +18,9 @@ Families = Annotated[
     list[Path],
     typer.Argument(
         help="A folder of family files, family files, or one Stockholm file of many families (Pfam-A.seed): "
-        "FASTA, aligned FASTA, A2M or Stockholm (*.fasta, .fa, .faa, .fas, .afa, .a2m, .sto, .stk, .sth, .seed), "
-        "gzipped or not. A file is one family named by the file; a Stockholm record by its #=GF ID."
+        "FASTA, aligned FASTA, A2M, Stockholm or PIR (*.fasta, .fa, .faa, .fas, .afa, .a2m, .sto, .stk, .sth, .seed, "
+        ".pir, .ali, or no suffix, as HOMSTRAD's files), gzipped or not. A file is one family named by the file; a "
+        "Stockholm record by its #=GF ID."
     ),
 ]
 Name = Annotated[str, typer.Option("--name", "-n", help="Model name to publish (NAME, NAME-fast, ...).")]
