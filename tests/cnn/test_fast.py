@@ -9,7 +9,7 @@ import pytest
 from protfam_tools.classify_cnn import main
 
 from protfam_core.cnn.rule import Candidate, FastRule, best_of
-from protfam_core.frames.prefilter import LETTERS, N_FEATURES, KmerPrefilter, kmer_counts
+from protfam_core.frames.prefilter import LETTERS, N_FEATURES, KmerPrefilter, kmer_matrix
 from protfam_core.io.seqio import Record, read_sequences
 from protfam_core.msa.dataset import load_dataset
 
@@ -24,7 +24,7 @@ def _index(kmer: str) -> int:
 
 
 def test_kmer_counts_count_within_each_sequence_only():
-    counts = kmer_counts(["ACDAC", "ac-d", "AXCDE"])
+    counts = kmer_matrix(["ACDAC", "ac-d", "AXCDE"]).toarray()
     assert counts.shape == (3, N_FEATURES)
     assert counts[0, _index("ACD")] == 1 and counts[0, _index("CDA")] == 1 and counts[0, _index("DAC")] == 1
     assert counts[0].sum() == 3  # no 3-mer spans the boundary into the next sequence

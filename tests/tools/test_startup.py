@@ -21,7 +21,7 @@ RUNS = [
         "classify_cnn",
         ["predict", QUERIES],
         {"protfam_tools._classify_cnn_train", "protfam_tools._classify_cnn_chain",
-         "protfam_tools._classify_cnn_easy_train", "protfam_core.msa.aligners", "pyfamsa", "rich", "scipy"},
+         "protfam_tools._classify_cnn_easy_train", "protfam_core.msa.aligners", "pyfamsa", "rich"},
     ),
     ("prep_msa", ["place", QUERIES], {"protfam_tools._prep_msa_dataset", "protfam_core.msa.dataset"}),  # logs: rich
     ("fingerprint_search", ["search", f"{AUTHORS}/ATKA_ATKC.txt", "--db", AUTHORS], {"scipy", "rich"}),
