@@ -43,6 +43,14 @@ QUESTIONS = [
         "short_families",
     ),
     Question(
+        "Small families: n members per family against HMMER profiles of the same members",
+        "small_families",
+        "`classify-cnn easy-train` on 5, 10 or 25 members per family of the 96 (drawn from their train split), then "
+        "`classify-cnn predict --model NAME` on the test split and the open set's test half, against hmmbuild "
+        "profiles of the same members (FAMSA, hmmscan best hit, E-value cut chosen on validation data), one run per "
+        "size.",
+    ),
+    Question(
         "Whole proteins: domain calls against hmmscan",
         "domain_accuracy",
         "`--domains` on proteins constructed from held-out members (multi-domain, repeats, unknown segments) against "
