@@ -26,8 +26,7 @@ from protfam_core.frames.frameset import SearchSettings
 
 # The E-value cuts and CNN thresholds that `CallRule.fit` weighs (coordinate ascent, one coordinate at a time).
 EVALUE_GRID = (1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0, 10.0)
-THRESHOLD_GRID = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
-K_GRID = (0.0, 1e-4, 1e-3, 1e-2)
+THRESHOLD_GRID = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 K_GRID = (1, 2, 3)  # candidate families per query that the fast rule weighs (cost grows with k)
 # What the full chain costs per query, in fast candidate placements (prefilter + forced placement + aa CNN): about
 # 1.2 ms against 0.12 ms on 2 cores (benchmarks/classify_speed.py --fast, stage figures).
