@@ -4,9 +4,10 @@ same n members, on the held-out test members of the 96 families (issue 35, part 
 For each n (5, 10, 25 by default), in one run:
   input: per family of the dataset, n members drawn (seeded) from its TRAIN split only, one unaligned FASTA per family;
   protfam: `classify-cnn easy-train` on that folder as a whole process, into a temporary registry and MLflow store
-      (the shipped SS model published into it first); easy-train splits the n members itself (n=5: 3 train, 1 val,
-      1 test; `msa.split.split_counts`). Its unknown families for calibration (`--unknown`) are the dataset's open set
-      validation half, one file per family, so that no family of the open set's test half shapes its rule;
+      (the shipped SS model published into it first); easy-train splits the n members itself (n=5: 4 train, 1 val
+      and no test member, as every family below 10 members; n=10: 8, 1, 1; `msa.split.split_counts`). Its unknown
+      families for calibration (`--unknown FOLDER`) are the dataset's open set validation half, one file per family,
+      so that no family of the open set's test half shapes its rule;
   then `classify-cnn predict --model NAME` on the dataset's TEST members and the open set's test half, whole process;
   HMMER: the same n members per family aligned with FAMSA (`msa.aligners.align`, as the chain aligns) and built with
       pyhmmer's hmmbuild defaults; each query gets its best hmmscan hit's family, `unassigned` above the E-value cut
@@ -118,10 +119,9 @@ def one_size(n: int, ds: Dataset, sets: dict, work: Path, args: argparse.Namespa
     publish(resolve(None, "ss").path, root=registry)  # the only model the temporary registry starts with
     env = {**os.environ, "PROTFAM_REGISTRY": str(registry), "PROTFAM_TRACKING_URI": f"sqlite:///{folder}/mlflow.db"}
     name, threads = f"small-n{n}", str(args.threads)
-    unknown = [a for p in sorted((work / "unknown").iterdir()) for a in ("--unknown", str(p))]  # one per file
     train_cmd = ["classify-cnn", "easy-train", str(folder / "families"), "--name", name, "--out", str(folder / "out"),
-                 *unknown, "--seed", str(args.seed), "--threads", threads]  # fmt: skip
-    print(f"[n={n}] {' '.join(train_cmd[:8])} ... ({len(unknown) // 2} --unknown files)", flush=True)
+                 "--unknown", str(work / "unknown"), "--seed", str(args.seed), "--threads", threads]  # fmt: skip
+    print(f"[n={n}] {' '.join(train_cmd)}", flush=True)
     train_s = run_tool(train_cmd, env)
     summary = json.loads((folder / "out" / "summary.json").read_text())
     predict_cmd = ["classify-cnn", "predict", "--model", name, "--threads", threads, str(work / "queries.fasta")]
@@ -169,7 +169,8 @@ def one_size(n: int, ds: Dataset, sets: dict, work: Path, args: argparse.Namespa
 
 NOTES = (
     "n members per family drawn from the train split of build/dataset (96 families); protfam = `classify-cnn "
-    "easy-train` on them (it splits them itself: n=5 trains its frame and networks on 3, validates on 1, tests on 1) "
+    "easy-train` on them (it splits them itself: n=5 trains its frame and networks on 4 and validates on 1, a family "
+    "below 10 members gets no test member; n=10: 8, 1, 1) "
     "with the open set's validation half as --unknown, then `classify-cnn predict --model NAME`, both whole "
     "processes; hmmer = FAMSA + pyhmmer hmmbuild defaults on all n members, hmmscan best hit; hmmer_on_chain_frames = "
     "the same search on the frame HMMs easy-train built, hmmer_on_chain_train_members = hmmbuild defaults on the "

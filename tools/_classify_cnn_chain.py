@@ -62,8 +62,7 @@ def prepare(
     from protfam_core.workflow.train_chain import TrainSettings
 
     settings = TrainSettings(name, seed, epochs, max_minutes, min_family_size, per_family, backend, hold_out, ss)
-    sources = families[0] if len(families) == 1 else families
-    plan = prepare_chain(sources, out, settings, unknown or ())
+    plan = prepare_chain(families, out, settings, unknown or ())
     ctx.obj.log(plan["note"])
     ctx.obj.stdout.write("".join(f"{out}/parts/{fam}.json\n" for fam in plan["families"]))
 

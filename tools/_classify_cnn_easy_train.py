@@ -11,7 +11,7 @@ from rich.table import Table
 
 from protfam_core.errors import require
 from protfam_core.msa.aligners import BACKENDS, DEFAULT_BACKEND
-from protfam_core.msa.split import MIN_SPLIT_FAMILY
+from protfam_core.msa.split import MIN_SPLIT_FAMILY, SMALL_FAMILY
 from protfam_core.threads import resolve_threads
 
 Families = Annotated[
@@ -26,7 +26,10 @@ Families = Annotated[
 Name = Annotated[str, typer.Option("--name", "-n", help="Model name to publish (NAME, NAME-fast, ...).")]
 Unknown = Annotated[
     list[Path] | None,
-    typer.Option(help="Families the model should call unassigned, for calibration only (repeatable)."),
+    typer.Option(
+        help="Families the model should call unassigned, for calibration only: a folder of family files or "
+        "a file (repeatable)."
+    ),
 ]
 HoldOut = Annotated[
     int | None,
@@ -78,7 +81,6 @@ def easy_train(
 
     settings = TrainSettings(name, seed, epochs, max_minutes, min_family_size, per_family, backend, hold_out, ss,
                              resolve_threads(threads))  # fmt: skip
-    sources = families[0] if len(families) == 1 else families
     with ctx.obj.console.status("easy-train", spinner="dots") as status:
         stage_numbers = {}
 
@@ -88,7 +90,7 @@ def easy_train(
             if "skipped" in message or message.startswith("done in"):
                 ctx.obj.log(f"[{n}/{len(STAGES)}] {stage}: {message}")
 
-        summary = train_chain(sources, out, settings, unknown or (), progress)
+        summary = train_chain(families, out, settings, unknown or (), progress)
     _print_summary(ctx, summary)
 
 
@@ -108,7 +110,9 @@ def _print_summary(ctx: typer.Context, summary: dict) -> None:
     ctx.obj.log(summary["calibration"])
     test, unknown = val["test_accuracy"], val["open_set_test_unassigned"]
     figures = f"validation accuracy {val['accuracy']:.3f} on {val['members']} members"
-    figures += f"; test accuracy {test:.3f}" if test is not None else ""
+    figures += f"; test accuracy {test:.3f} on {val['test_members']} members" if test is not None else ""
+    untested = len(val["families_without_test"])
+    figures += f"; families without a test member (fewer than {SMALL_FAMILY} members): {untested}" if untested else ""
     figures += f"; unknown families' test half unassigned {unknown:.3f}" if unknown is not None else ""
     ctx.obj.log(figures)
     ctx.obj.stdout.write(f"{summary['model']}\t{summary['registry']}\t{summary['out']}/summary.json\n")

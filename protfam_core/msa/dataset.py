@@ -103,7 +103,7 @@ class BuildOptions:
             raise InputError(f"bad length range {self.min_length}..{self.max_length}")
         if self.min_family_size < MIN_SPLIT_FAMILY or self.per_family < self.min_family_size:
             raise InputError(
-                f"need min_family_size >= {MIN_SPLIT_FAMILY} (three training, one validation and one test member) "
+                f"need min_family_size >= {MIN_SPLIT_FAMILY} (four members for its frame and one validation member) "
                 "and per_family >= it"
             )
         if self.oversample < 1.0:
@@ -133,24 +133,30 @@ def family_name(path: Path) -> str:
 
 def family_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
     """The family files a source names: a folder's files with a family suffix or with none at all (HOMSTRAD's
-    alignments are named by the family alone), one file, or a list of files."""
-    if isinstance(source, str | Path) and Path(source).is_dir():
-        folder = Path(source)
-        files = [
-            p for p in sorted(folder.iterdir()) if p.is_file() and (p.name.endswith(_SUFFIXES) or "." not in p.name)
-        ]
-        if not files:
-            raise InputError(
-                f"{folder}: no family files ({', '.join(_BASE_SUFFIXES)}, gzipped or not, or a family name alone)"
-            )
-        return files
+    alignments are named by the family alone), one file, or a list of files and folders (a repeatable option's
+    values: `easy-train --unknown FOLDER` is a list of one folder)."""
     paths = [Path(source)] if isinstance(source, str | Path) else [Path(p) for p in source]
     if not paths:
         raise InputError("no family files given")
+    files = []
     for path in paths:
-        if not path.is_file():
+        if path.is_dir():
+            files += _folder_files(path)
+        elif path.is_file():
+            files.append(path)
+        else:
             raise InputError(f"{path}: not a folder of family FASTA files (or Stockholm, A2M), nor one such file")
-    return paths
+    return files
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """A folder's family files, by name; InputError where it has none."""
+    files = [p for p in sorted(folder.iterdir()) if p.is_file() and (p.name.endswith(_SUFFIXES) or "." not in p.name)]
+    if not files:
+        raise InputError(
+            f"{folder}: no family files ({', '.join(_BASE_SUFFIXES)}, gzipped or not, or a family name alone)"
+        )
+    return files
 
 
 def read_family_file(path: Path) -> list[tuple[str, list[Record]]]:

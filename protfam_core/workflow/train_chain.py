@@ -98,6 +98,19 @@ def validation_summary(truth: list[str], calls: list[str], families: list[str]) 
             "weakest": [f for _, f in scored[:WEAKEST]]}  # fmt: skip
 
 
+def summarize_test(truth: list[str], calls: list[str], families: list[str]) -> dict:
+    """Accuracy on the test members, over the families that have them (None where none has): a family of fewer than
+    `msa.split.SMALL_FAMILY` members has none, and is listed as such."""
+    right = sum(t == c for t, c in zip(truth, calls, strict=True))
+    tested = set(truth)
+    return {
+        "test_accuracy": right / len(truth) if truth else None,
+        "test_members": len(truth),
+        "test_families": len(tested),
+        "families_without_test": [f for f in families if f not in tested],
+    }
+
+
 def train_chain(
     sources: Source,
     out: str | Path,
@@ -256,14 +269,13 @@ def train_networks(stages: Stages, out: Path, settings: TrainSettings, note: str
     def evaluate_stage(log) -> dict:
         ds = load_dataset(data)
         classifier = FamilyClassifier(str(calibrated), threads=threads)
-        log(f"classifying {len(ds.records('val'))} validation members and the open set's test half")
-        calls = [c.family for c in classifier.predict(ds.records("val"))]
-        test = [c.family for c in classifier.predict(ds.records("test"))]
-        unknown, _ = unknown_records(ds, "test", threads=threads)
-        unassigned = [c.family == "unassigned" for c in classifier.predict(unknown)] if unknown else []
-        figures = validation_summary(ds.labels("val"), calls, ds.families)
-        right = sum(t == c for t, c in zip(ds.labels("test"), test, strict=True))
-        figures["test_accuracy"] = right / len(test) if test else None
+        called = lambda records: [c.family for c in classifier.predict(records)] if records else []  # noqa: E731
+        test, (unknown, _) = ds.records("test"), unknown_records(ds, "test", threads=threads)
+        log(f"classifying {len(ds.records('val'))} validation members, {len(test)} test members and the open set's "
+            f"test half ({len(unknown)})")  # fmt: skip
+        figures = validation_summary(ds.labels("val"), called(ds.records("val")), ds.families)
+        figures.update(summarize_test(ds.labels("test"), called(test), ds.families))
+        unassigned = [c == "unassigned" for c in called(unknown)]
         figures["open_set_test_unassigned"] = sum(unassigned) / len(unassigned) if unassigned else None
         return figures
 

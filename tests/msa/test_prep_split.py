@@ -8,7 +8,7 @@ from protfam_tools.prep_msa import main
 
 from protfam_core.io.seqio import Record
 from protfam_core.msa.dataset import BuildOptions, clean_families, drop_conflicts, read_families, sample_and_split
-from protfam_core.msa.split import SPLITS, split_counts
+from protfam_core.msa.split import SMALL_FAMILY, SPLITS, split_counts
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "prep" / "families"
 
@@ -21,6 +21,14 @@ def _opts(**kw):
 def test_split_counts_round_val_and_test():
     assert split_counts(500) == (400, 50, 50)
     assert split_counts(80, (0.75, 0.125, 0.125)) == (60, 10, 10)
+    assert split_counts(15) == (11, 2, 2)  # rounded: 1.5 -> 2
+
+
+def test_split_counts_validate_every_family_and_test_from_small_family_on():
+    assert [split_counts(n)[1:] for n in (4, 5, 9)] == [(0, 0), (1, 0), (1, 0)]
+    assert split_counts(SMALL_FAMILY - 1, (0.6, 0.2, 0.2)) == (SMALL_FAMILY - 3, 2, 0)  # test members go to the frame
+    assert split_counts(SMALL_FAMILY) == (8, 1, 1)
+    assert split_counts(SMALL_FAMILY, (0.9, 0.1, 0.0)) == (9, 1, 0)
 
 
 def test_random_split_is_stratified_disjoint_and_seeded():

@@ -1,6 +1,7 @@
 """`classify-cnn easy-train` on six small HOMSTRAD families (tests/data/easy_train: Stockholm, a Pfam-style seed,
-aligned FASTA, A2M, FASTA and gzipped FASTA), in a temporary registry and MLflow store: the chain is trained,
-calibrated on held-out families, published as `demo` and used by `predict --model demo`; a rerun skips every stage."""
+aligned FASTA, A2M, FASTA and gzipped FASTA; kunitz cut to 6 members, a family too small for a test member), in a
+temporary registry and MLflow store: the chain is trained, calibrated on held-out families, published as `demo` and
+used by `predict --model demo`; a rerun skips every stage."""
 
 import gzip
 import io
@@ -11,13 +12,16 @@ from pathlib import Path
 import pytest
 from protfam_tools.classify_cnn import main
 
-from protfam_core.msa.dataset import load_dataset
+from protfam_core.io.seqio import format_fasta
+from protfam_core.msa.dataset import load_dataset, read_families
+from protfam_core.msa.split import SMALL_FAMILY
 from protfam_core.registry import tracking
 from protfam_core.registry.bundles import publish, resolve
 from protfam_core.workflow.train_chain import STAGES
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "easy_train"
 ARGS = ["--name", "demo", "--epochs", "2", "--threads", "1"]
+SMALL = 6  # kunitz's members in the trained set: below SMALL_FAMILY, so a validation member and no test member
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +34,14 @@ def trained(tmp_path_factory):
     mp.setenv("PROTFAM_REGISTRY", str(tmp / "registry"))
     mp.setenv("PROTFAM_TRACKING_URI", f"sqlite:///{tmp / 'mlflow.db'}")
     publish(ss.path, root=tmp / "registry")
+    families = tmp / "families"
+    shutil.copytree(DATA, families)
+    kunitz = read_families(DATA / "kunitz.fasta.gz")["kunitz"][:SMALL]
+    (families / "kunitz.fasta.gz").write_bytes(gzip.compress(format_fasta(kunitz).encode()))
     runs: list = []
     for _ in range(2):
         err = io.StringIO()
-        rc = main(["easy-train", str(DATA), "--out", str(tmp / "out"), *ARGS], stdout=io.StringIO(), stderr=err)
+        rc = main(["easy-train", str(families), "--out", str(tmp / "out"), *ARGS], stdout=io.StringIO(), stderr=err)
         assert rc == 0, err.getvalue()
         runs += [json.loads((tmp / "out" / "summary.json").read_text()), err.getvalue()]
     yield tmp, runs[0], runs[1], runs[3]
@@ -49,8 +57,13 @@ def test_chain_is_trained_calibrated_and_published(trained):
     assert "held out of the model" in summary["calibration"]
     val = summary["validation"]
     assert set(val["per_family"]) == set(summary["families"]["trained"])
-    assert all(v["members"] >= 1 for v in val["per_family"].values())  # a 10-member family is validated too
+    assert all(v["members"] >= 1 for v in val["per_family"].values())  # a 6-member family is validated too
     assert val["accuracy"] >= 0.8
+    assert val["families_without_test"] == ["kunitz"] and val["test_families"] == len(val["per_family"]) - 1
+    assert val["test_members"] == len(load_dataset(tmp / "out" / "dataset").records("test")) and val["test_accuracy"]
+    kunitz = load_dataset(tmp / "out" / "dataset").card["counts"]["per_family"]["kunitz"]
+    assert (kunitz["val"], kunitz["test"]) == (1, 0) and kunitz["train"] + kunitz["gap_rule_dropped"] == SMALL - 1
+    assert f"families without a test member (fewer than {SMALL_FAMILY} members): 1" in first
     for stage in summary["stages"]:
         assert stage["status"] == "ran" and stage["peak_rss_mb"] > 0 and len(stage["key"]) == 64
     assert "[7/7] publish" in first
@@ -142,3 +155,25 @@ def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path, monkeypatch):
     assert len(lines) == 1 and message in lines[0], lines
     for written in ("out", "registry", "mlflow.db"):
         assert not (tmp_path / written).exists()
+
+
+def test_unknown_takes_a_folder(tmp_path, monkeypatch):
+    """`--unknown FOLDER` reads the folder's families, in `chain prepare` and easy-train alike (the same option)."""
+    monkeypatch.setenv("PROTFAM_REGISTRY", str(tmp_path / "registry"))
+    monkeypatch.setenv("PROTFAM_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    unknown = tmp_path / "unknown"
+    unknown.mkdir()
+    for name in ("fer2.fa", "zf-CCHH.a2m"):
+        shutil.copy(DATA / name, unknown)
+    trained = [str(DATA / n) for n in ("rrm.afa", "sh3_domain.sto", "egf.seed", "kunitz.fasta.gz")]
+    err, out = io.StringIO(), io.StringIO()
+    prepare = ["chain", "prepare", *trained, "--unknown", str(unknown), "--name", "demo", "-o", str(tmp_path / "plan")]
+    assert main(prepare, stdout=out, stderr=err) == 0, err.getvalue()
+    assert "given as unknown: fer2, zf-CCHH" in err.getvalue()
+    assert sorted(Path(line).stem for line in out.getvalue().split()) == ["SH3", "egf", "kunitz", "rrm"]
+    shutil.copy(DATA / "rrm.afa", unknown)  # now also given to train: refused in one line, nothing written
+    err = io.StringIO()
+    train = ["easy-train", *trained, "--unknown", str(unknown), "--out", str(tmp_path / "out"), *ARGS]
+    assert main(train, stderr=err) == 2
+    assert err.getvalue().splitlines() == ["classify-cnn: error: family 'rrm' is given both to train and as unknown"]
+    assert not (tmp_path / "out").exists() and not (tmp_path / "registry").exists()

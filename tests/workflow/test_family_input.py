@@ -80,9 +80,10 @@ def test_a_pfam_seed_with_a_latin1_author_line_is_read(tmp_path):
         read_family_set([tmp_path / "egf.seed", DATA / "rrm.afa", DATA / "sh3_domain.sto"])
 
 
-def test_small_families_keep_a_val_and_a_test_member():
-    assert split_counts(5) == (3, 1, 1)
-    assert split_counts(9) == (7, 1, 1)
+def test_small_families_keep_a_val_member_and_give_their_test_member_to_the_frame():
+    assert split_counts(5) == (4, 1, 0)
+    assert split_counts(9) == (8, 1, 0)
+    assert split_counts(10) == (8, 1, 1)  # from SMALL_FAMILY on, a test member too
     assert split_counts(100) == (80, 10, 10)  # the default build is unchanged
     assert split_counts(5, (0.9, 0.1, 0.0)) == (4, 1, 0)
     BuildOptions(min_family_size=5).check()
