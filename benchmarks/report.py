@@ -64,6 +64,13 @@ QUESTIONS = [
         "test members each calls right, and a real bacterial proteome (pyhmmer's packaged 938293.PRJEB85.HG003687).",
     ),
     Question(
+        "What a looser rule could still recover",
+        "recall_ceiling",
+        "Validation members of each chain's dataset by their own family's best hit: within the chain's E-value cut, "
+        "above it up to E = 10 (with the CNN scores there and the reversed/shuffled members' hits in the same range), "
+        "or none; for those without a hit, how often the 3-mer prefilter names their family (validation data only).",
+    ),
+    Question(
         "The fast path: `classify-cnn predict --fast`",
         "fast_path",
         "Accuracy of the cascade (3-mer prefilter, forced placement, aa CNN) against the full chain on the test split "
