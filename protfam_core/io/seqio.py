@@ -122,12 +122,17 @@ def sniff_format(text: str) -> str | None:
             return "stockholm"
         if line.startswith(("CLUSTAL", "MUSCLE", "PROBCONS")):
             return "clustal"
-        if line.startswith(">") and line[1:3] in PIR_TYPES and line[3:4] == ";":
+        if line.startswith(">") and _pir_typed(line[1:]):
             return "pir" if _has_pir_descriptions(text) else "fasta"
         if line.startswith(">"):
             return "fasta"
         return None
     return None
+
+
+def _pir_typed(title: str) -> bool:
+    """Whether a header title starts with a PIR sequence type and its ';' ('P1;1akz')."""
+    return title[:2] in PIR_TYPES and title[2:3] == ";"
 
 
 def _has_pir_descriptions(text: str) -> bool:
@@ -156,7 +161,7 @@ def _parse(name: str, text: str, fmt: str | None) -> list[Record]:
         raise InputError(f"{name}: malformed {fmt} ({str(exc).splitlines()[0]})") from None
     if not records:
         raise InputError(f"{name}: no sequences found in {fmt} input")
-    if fmt in ("fasta", "a2m") and all(r.id[:2] in PIR_TYPES and r.id[2:3] == ";" for r in records):
+    if fmt in ("fasta", "a2m") and all(_pir_typed(r.id) for r in records):
         records = [Record(r.id[3:], r.seq, r.description[3:]) for r in records]  # PIR's type code is not the id
     for n, r in enumerate(records, 1):
         if not r.id:  # a bare '>' would become a row with an empty query_id
