@@ -269,11 +269,14 @@ def train_networks(stages: Stages, out: Path, settings: TrainSettings, note: str
     def evaluate_stage(log) -> dict:
         ds = load_dataset(data)
         classifier = FamilyClassifier(str(calibrated), threads=threads)
-        called = lambda records: [c.family for c in classifier.predict(records)] if records else []  # noqa: E731
-        test, (unknown, _) = ds.records("test"), unknown_records(ds, "test", threads=threads)
-        log(f"classifying {len(ds.records('val'))} validation members, {len(test)} test members and the open set's "
+
+        def called(records: list) -> list[str]:  # predict refuses an empty input: a split may have no test member
+            return [c.family for c in classifier.predict(records)] if records else []
+
+        val, test, (unknown, _) = ds.records("val"), ds.records("test"), unknown_records(ds, "test", threads=threads)
+        log(f"classifying {len(val)} validation members, {len(test)} test members and the open set's "
             f"test half ({len(unknown)})")  # fmt: skip
-        figures = validation_summary(ds.labels("val"), called(ds.records("val")), ds.families)
+        figures = validation_summary(ds.labels("val"), called(val), ds.families)
         figures.update(summarize_test(ds.labels("test"), called(test), ds.families))
         unassigned = [c == "unassigned" for c in called(unknown)]
         figures["open_set_test_unassigned"] = sum(unassigned) / len(unassigned) if unassigned else None
