@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from protfam_tools._classify_cnn_easy_train import (
-    Backend,
     Epochs,
     Families,
     HoldOut,
@@ -21,6 +20,7 @@ from protfam_tools._classify_cnn_easy_train import (
     Unknown,
 )
 from protfam_tools._cli import Threads
+from protfam_tools._options import Backend
 
 from protfam_core.errors import require
 from protfam_core.msa.aligners import DEFAULT_BACKEND

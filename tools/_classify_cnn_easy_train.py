@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 from protfam_tools._cli import Threads
+from protfam_tools._options import Backend
 from rich.table import Table
 
 from protfam_core.errors import require
-from protfam_core.msa.aligners import BACKENDS, DEFAULT_BACKEND
+from protfam_core.msa.aligners import DEFAULT_BACKEND
 from protfam_core.msa.split import MIN_SPLIT_FAMILY, SMALL_FAMILY
 from protfam_core.threads import resolve_threads
 
@@ -41,7 +42,6 @@ NetworkMinutes = Annotated[
 ]
 MinFamilySize = Annotated[int, typer.Option(min=MIN_SPLIT_FAMILY, help="Smaller families serve as unknown only.")]
 PerFamily = Annotated[int, typer.Option(min=MIN_SPLIT_FAMILY, help="At most this many members per family.")]
-Backend = Annotated[str, typer.Option("--backend", "-b", help=f"Aligner: {', '.join(BACKENDS)}.")]
 Ss = Annotated[str | None, typer.Option(help="SS/SA model (default: the registry's).")]
 Seed = Annotated[int, typer.Option(help="Seed of the split, the hold-out choice and the networks.")]
 

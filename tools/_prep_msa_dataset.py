@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 from protfam_tools._cli import Out, Threads
-from protfam_tools.prep_msa import Backend
+from protfam_tools._options import Backend
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from protfam_core.errors import InputError

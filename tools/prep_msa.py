@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 from protfam_tools._cli import DomainEvalue, FallbackEvalue, Out, SearchEvalue, Threads, new_app, run
+from protfam_tools._options import Backend
 
 from protfam_core.frames.frameset import FrameSet
 from protfam_core.io.atomic import write_text
 from protfam_core.io.seqio import format_alignment, read_alignment, read_sequences
-from protfam_core.msa.aligners import BACKENDS, DEFAULT_BACKEND, align
+from protfam_core.msa.aligners import DEFAULT_BACKEND, align
 from protfam_core.msa.gaps import COLUMN_GAP_THRESHOLD, SEQUENCE_GAP_THRESHOLD, apply_gap_rules
 from protfam_core.threads import resolve_threads
 
@@ -24,7 +25,6 @@ app = new_app(
     lazy=dict.fromkeys(("split", "build", "subset"), "protfam_tools._prep_msa_dataset"),  # registered when named
 )
 
-Backend = Annotated[str, typer.Option("--backend", "-b", help=f"Aligner: {', '.join(BACKENDS)}.")]
 Fmt = Annotated[str, typer.Option("--format", "-f", help="Output format: fasta, stockholm or clustal.")]
 
 
