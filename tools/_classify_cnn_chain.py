@@ -24,8 +24,8 @@ from protfam_tools._options import Backend
 
 from protfam_core.errors import require
 from protfam_core.msa.aligners import DEFAULT_BACKEND
-from protfam_core.msa.split import MIN_SPLIT_FAMILY
 from protfam_core.threads import resolve_threads
+from protfam_core.workflow.train_chain import TrainSettings
 
 app = typer.Typer(
     help="A chain's training as separate steps (the Nextflow pipeline's train mode runs each as its own task): "
@@ -46,8 +46,8 @@ def prepare(
     hold_out: HoldOut = None,
     epochs: Epochs = None,
     max_minutes: NetworkMinutes = None,
-    min_family_size: MinFamilySize = MIN_SPLIT_FAMILY,
-    per_family: PerFamily = 500,
+    min_family_size: MinFamilySize = TrainSettings.min_family_size,
+    per_family: PerFamily = TrainSettings.per_family,
     backend: Backend = DEFAULT_BACKEND,
     ss: Ss = None,
     seed: Seed = 0,
@@ -59,7 +59,6 @@ def prepare(
       classify-cnn chain prepare tests/data/easy_train --name demo --epochs 2 -o prepared
     """
     from protfam_core.workflow.scatter import prepare as prepare_chain
-    from protfam_core.workflow.train_chain import TrainSettings
 
     settings = TrainSettings(name, seed, epochs, max_minutes, min_family_size, per_family, backend, hold_out, ss)
     plan = prepare_chain(families, out, settings, unknown or ())

@@ -14,6 +14,7 @@ from protfam_core.errors import require
 from protfam_core.msa.aligners import DEFAULT_BACKEND
 from protfam_core.msa.split import MIN_SPLIT_FAMILY, SMALL_FAMILY
 from protfam_core.threads import resolve_threads
+from protfam_core.workflow.train_chain import STAGES, TrainSettings, train_chain
 
 Families = Annotated[
     list[Path],
@@ -57,8 +58,8 @@ def easy_train(
     hold_out: HoldOut = None,
     epochs: Epochs = None,
     max_minutes: NetworkMinutes = None,
-    min_family_size: MinFamilySize = MIN_SPLIT_FAMILY,
-    per_family: PerFamily = 500,
+    min_family_size: MinFamilySize = TrainSettings.min_family_size,
+    per_family: PerFamily = TrainSettings.per_family,
     backend: Backend = DEFAULT_BACKEND,
     ss: Ss = None,
     seed: Seed = 0,
@@ -77,7 +78,6 @@ def easy_train(
       classify-cnn easy-train tests/data/easy_train --name demo --epochs 3 --threads 1
     """
     require("train", "torch", "onnx", "sklearn")
-    from protfam_core.workflow.train_chain import STAGES, TrainSettings, train_chain
 
     settings = TrainSettings(name, seed, epochs, max_minutes, min_family_size, per_family, backend, hold_out, ss,
                              resolve_threads(threads))  # fmt: skip

@@ -58,6 +58,7 @@ from protfam_core.msa.split import (
 )
 
 Progress = Callable[[str, int, int], None]
+PER_FAMILY = 500  # members sampled per family at most: the paper's dataset; easy-train's default too
 _BASE_SUFFIXES = (".fasta", ".fa", ".faa", ".fas", ".afa", ".a2m", ".sto", ".stk", ".sth", ".seed", ".pir", ".ali")
 _SUFFIXES = tuple(s + gz for s in _BASE_SUFFIXES for gz in (".gz", ""))
 
@@ -69,7 +70,7 @@ class BuildOptions:
     min_length: int = 20
     max_length: int = 1200
     min_family_size: int = 100
-    per_family: int = 500
+    per_family: int = PER_FAMILY
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     split: str = "random"
     backend: str = DEFAULT_BACKEND

@@ -23,7 +23,7 @@ from pathlib import Path
 from protfam_core.errors import InputError, ModelError
 from protfam_core.io.atomic import write_text
 from protfam_core.msa.aligners import DEFAULT_BACKEND
-from protfam_core.msa.dataset import BuildOptions
+from protfam_core.msa.dataset import PER_FAMILY, BuildOptions
 from protfam_core.msa.open_set import REFERENCE
 from protfam_core.msa.split import MIN_SPLIT_FAMILY
 from protfam_core.registry.bundles import Bundle, parse_ref, registry_dir
@@ -43,7 +43,7 @@ class TrainSettings:
     epochs: int | None = None
     max_minutes: float | None = None
     min_family_size: int = MIN_SPLIT_FAMILY
-    per_family: int = 500
+    per_family: int = PER_FAMILY
     backend: str = DEFAULT_BACKEND
     hold_out: int | None = None
     ss: str | None = None
