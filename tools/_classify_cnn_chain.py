@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from protfam_tools._classify_cnn_easy_train import (
+from protfam_tools._cli import Threads
+from protfam_tools._options import (
+    Backend,
     Epochs,
     Families,
     HoldOut,
@@ -19,11 +21,8 @@ from protfam_tools._classify_cnn_easy_train import (
     Ss,
     Unknown,
 )
-from protfam_tools._cli import Threads
-from protfam_tools._options import Backend
 
 from protfam_core.errors import require
-from protfam_core.msa.aligners import DEFAULT_BACKEND
 from protfam_core.threads import resolve_threads
 from protfam_core.workflow.train_chain import TrainSettings
 
@@ -48,9 +47,9 @@ def prepare(
     max_minutes: NetworkMinutes = None,
     min_family_size: MinFamilySize = TrainSettings.min_family_size,
     per_family: PerFamily = TrainSettings.per_family,
-    backend: Backend = DEFAULT_BACKEND,
+    backend: Backend = TrainSettings.backend,
     ss: Ss = None,
-    seed: Seed = 0,
+    seed: Seed = TrainSettings.seed,
 ) -> None:
     """Read, check and split the families; write one part per family (the align step's input) and the plan, which
     holds every setting of the training. Bad input is one error line and nothing written.

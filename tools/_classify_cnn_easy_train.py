@@ -7,44 +7,25 @@ from typing import Annotated
 
 import typer
 from protfam_tools._cli import Threads
-from protfam_tools._options import Backend
+from protfam_tools._options import (
+    Backend,
+    Epochs,
+    Families,
+    HoldOut,
+    MinFamilySize,
+    Name,
+    NetworkMinutes,
+    PerFamily,
+    Seed,
+    Ss,
+    Unknown,
+)
 from rich.table import Table
 
 from protfam_core.errors import require
-from protfam_core.msa.aligners import DEFAULT_BACKEND
-from protfam_core.msa.split import MIN_SPLIT_FAMILY, SMALL_FAMILY
+from protfam_core.msa.split import SMALL_FAMILY
 from protfam_core.threads import resolve_threads
 from protfam_core.workflow.train_chain import STAGES, TrainSettings, train_chain
-
-Families = Annotated[
-    list[Path],
-    typer.Argument(
-        help="A folder of family files, family files, or one Stockholm file of many families (Pfam-A.seed): "
-        "FASTA, aligned FASTA, A2M, Stockholm or PIR (*.fasta, .fa, .faa, .fas, .afa, .a2m, .sto, .stk, .sth, .seed, "
-        ".pir, .ali, or no suffix, as HOMSTRAD's files), gzipped or not. A file is one family named by the file; a "
-        "Stockholm record by its #=GF ID."
-    ),
-]
-Name = Annotated[str, typer.Option("--name", "-n", help="Model name to publish (NAME, NAME-fast, ...).")]
-Unknown = Annotated[
-    list[Path] | None,
-    typer.Option(
-        help="Families the model should call unassigned, for calibration only: a folder of family files or "
-        "a file (repeatable)."
-    ),
-]
-HoldOut = Annotated[
-    int | None,
-    typer.Option(min=0, help="Families held out of the model as unknown (default: enough for two unknowns)."),
-]
-Epochs = Annotated[int | None, typer.Option(min=1, help="Most epochs of every network (default: each's).")]
-NetworkMinutes = Annotated[
-    float | None, typer.Option("--max-minutes", min=0.0, help="Wall-time bound of each network, in minutes.")
-]
-MinFamilySize = Annotated[int, typer.Option(min=MIN_SPLIT_FAMILY, help="Smaller families serve as unknown only.")]
-PerFamily = Annotated[int, typer.Option(min=MIN_SPLIT_FAMILY, help="At most this many members per family.")]
-Ss = Annotated[str | None, typer.Option(help="SS/SA model (default: the registry's).")]
-Seed = Annotated[int, typer.Option(help="Seed of the split, the hold-out choice and the networks.")]
 
 
 def easy_train(
@@ -60,9 +41,9 @@ def easy_train(
     max_minutes: NetworkMinutes = None,
     min_family_size: MinFamilySize = TrainSettings.min_family_size,
     per_family: PerFamily = TrainSettings.per_family,
-    backend: Backend = DEFAULT_BACKEND,
+    backend: Backend = TrainSettings.backend,
     ss: Ss = None,
-    seed: Seed = 0,
+    seed: Seed = TrainSettings.seed,
     threads: Threads = 1,
 ) -> None:
     """Train a whole chain from your families and publish it as NAME: `classify-cnn predict --model NAME` uses it.
