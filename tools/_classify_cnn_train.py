@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 from protfam_tools._classify_cnn_chain import app as chain_app
 from protfam_tools._classify_cnn_easy_train import easy_train
-from protfam_tools._cli import LearningRate, MaxMinutes, Threads
-from protfam_tools.classify_cnn import Frames, Model
+from protfam_tools._cli import LearningRate, MaxMinutes, Model, Threads
+from protfam_tools.classify_cnn import Frames
 
 from protfam_core.cnn.classify import FamilyClassifier
 from protfam_core.errors import require

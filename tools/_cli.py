@@ -32,6 +32,9 @@ OldLr = Annotated[float | None, typer.Option("--lr", hidden=True, help="Old name
 OldTimeLimit = Annotated[
     float | None, typer.Option("--time-limit", min=0.0, hidden=True, help="Old: --max-minutes, in seconds.")
 ]
+Model = Annotated[
+    str | None, typer.Option(help="CNN bundle: name, name@alias, name/version or a folder (default: shipped).")
+]
 # The chain's search settings, the same options on every tool that searches (`cnn.settings.ChainSettings`); None
 # leaves each to the model card or the chain's default.
 SearchEvalue = Annotated[

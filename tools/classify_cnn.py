@@ -9,6 +9,7 @@ import typer
 from protfam_tools._cli import (
     DomainEvalue,
     FallbackEvalue,
+    Model,
     Out,
     SearchEvalue,
     Threads,
@@ -33,9 +34,6 @@ app = new_app(
     "  classify-cnn evaluate --dataset build/dataset --out build/report",
     lazy=dict.fromkeys(TRAINING, "protfam_tools._classify_cnn_train"),
 )
-Model = Annotated[
-    str | None, typer.Option(help="CNN bundle: name, name@alias, name/version or a folder (default: shipped).")
-]
 Frames = Annotated[str | None, typer.Option(help="Frames bundle (default: the one the CNN was trained with).")]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from protfam_tools._cli import DomainEvalue, FallbackEvalue, Out, SearchEvalue, Threads, new_app, run
+from protfam_tools._cli import DomainEvalue, FallbackEvalue, Model, Out, SearchEvalue, Threads, new_app, run
 from protfam_tools._options import Backend
 
 from protfam_core.frames.frameset import FrameSet
@@ -77,15 +77,14 @@ def filter_cmd(
     )
 
 
-def _frames(ref: str | None) -> tuple[FrameSet, str]:
-    """Frames from a frames.hmm file, a dataset folder, or a registry reference (None: the frames the shipped
-    classifier was trained with), and how outputs name them."""
-    path = Path(ref) if ref is not None else None
-    if path is not None and path.exists():
+def _frames(ref: str) -> tuple[FrameSet, str]:
+    """Frames from a frames.hmm file, a dataset folder or a registry reference, and how outputs name them."""
+    path = Path(ref)
+    if path.exists():
         return FrameSet.load(path / "frames.hmm" if path.is_dir() else path), str(path)
-    from protfam_core.registry.bundles import chain_bundle, resolve
+    from protfam_core.registry.bundles import resolve
 
-    bundle = resolve(ref, "frames") if ref is not None else chain_bundle("frames")
+    bundle = resolve(ref, "frames")
     return FrameSet.load(bundle.file("hmm")), bundle.ref
 
 
@@ -96,9 +95,10 @@ def place_cmd(
     frames: Annotated[
         str | None,
         typer.Option(
-            "--frames", help="frames.hmm, a dataset folder, or a model (default: the shipped classifier's frames)."
+            "--frames", help="frames.hmm, a dataset folder, or a model (default: the frames --model was trained with)."
         ),
     ] = None,
+    model: Model = None,
     family: Annotated[str | None, typer.Option(help="Force every sequence into this family's frame.")] = None,
     out: Out = "-",
     evalue: SearchEvalue = None,
@@ -110,32 +110,38 @@ def place_cmd(
 
     Without --family, one search of all frames (and the sensitive search for the sequences it misses, as
     classify-cnn predict does) gives each sequence its candidate domains, best first: every domain of a family within
-    the classifier's E-value cuts, numbered along the sequence; a sequence without any gets one `family=-` record.
+    the E-value cuts of the classifier (--model, as classify-cnn predict --model takes it; default: the shipped one),
+    numbered along the sequence; a sequence without any gets one `family=-` record.
     With --family every sequence is forced into that frame (hmmalign; the paper's protocol).
     Each record: `>ID family=F start=S end=E score=BITS evalue=E frames=...`, then the whole sequence with the frame's
     match columns upper case, insertions and flanks lower case and '-' for empty columns.
 
     Examples:
       prep-msa place query.fasta | predict-ss predict - | encode-vae encode - | classify-cnn predict -
+      prep-msa place q.fa --model fams | encode-vae encode - --model fams-vae | classify-cnn predict - --model fams
       prep-msa place query.fasta --family Fork_head > query.a2m
       prep-msa place query.fasta --frames build/dataset --family tln > query.a2m
     """
+    from protfam_core.cnn.classify import FallbackShortlist, model_frames
     from protfam_core.frames.frameset import force_queries, place_queries
     from protfam_core.io.placements import format_queries
+    from protfam_core.registry.bundles import resolve
 
     records = read_sequences(input, stdin=ctx.obj.stdin)
-    frame_set, frames_ref = _frames(frames)
+    cnn = resolve(model, "cnn")  # its frames, cuts and fallback, as classify-cnn predict --model takes them
+    if frames is None:
+        bundle, frame_set, shortlist = model_frames(cnn)
+        frames_ref = bundle.ref
+    else:
+        frame_set, frames_ref = _frames(frames)
+        shortlist = FallbackShortlist.of(cnn, frame_set)  # the classifier's fallback, in its own frames only
     if family is not None:
         queries = force_queries(frame_set, records, family, frames_ref)
     else:
-        from protfam_core.cnn.classify import FallbackShortlist
         from protfam_core.cnn.settings import ChainSettings
-        from protfam_core.registry.bundles import resolve
 
-        cnn = resolve(None, "cnn")  # the shipped classifier's settings, as classify-cnn predict takes them
         search = {"evalue": evalue, "domain_evalue": domain_evalue, "fallback_evalue": fallback_evalue}
         settings = ChainSettings.from_cards(cnn.card, **search, source=f"{cnn.ref} model card").search
-        shortlist = FallbackShortlist.of(cnn, frame_set)  # the classifier's fallback, in its own frames only
         queries = place_queries(frame_set, records, settings, resolve_threads(threads), frames_ref, shortlist)
         missing = [q.id for q in queries if not q.candidates]
         if missing:

@@ -105,6 +105,16 @@ def check_families(cnn_families: Sequence[str], frames_families: Sequence[str], 
         raise ModelError("the frames bundle's HMM file does not hold the families its model card lists")
 
 
+def model_frames(cnn: Bundle, frames: str | None = None) -> tuple[Bundle, FrameSet, FallbackShortlist | None]:
+    """The frames a CNN places its queries in (the bundle its card pins, or `frames`: a bundle of the same families),
+    checked against the CNN, and its fallback's shortlist: the classifier and `prep-msa place --model` take them from
+    here alike, so that the stage pipe places as the chain does."""
+    bundle = pinned(cnn.card, "frames", frames)
+    frame_set = FrameSet.load(bundle.file("hmm"))
+    check_families(cnn.card["families"], bundle.card["families"], frame_set)
+    return bundle, frame_set, FallbackShortlist.of(cnn, frame_set)
+
+
 class FamilyClassifier:
     """sklearn-style predictor over the shipped (or named) bundles: frames, SS/SA, VAE fingerprints, CNN."""
 
@@ -125,10 +135,8 @@ class FamilyClassifier:
 
         self.cnn_bundle = resolve(model, "cnn")
         card = self.cnn_bundle.card
-        self.frames_bundle = pinned(card, "frames", frames)
-        self.frames = FrameSet.load(self.frames_bundle.file("hmm"))
+        self.frames_bundle, self.frames, self.shortlist = model_frames(self.cnn_bundle, frames)
         self.families: list[str] = list(card["families"])
-        check_families(self.families, self.frames_bundle.card["families"], self.frames)
         self.threads = threads
         self.vae_bundle = pinned(card, "vae", vae)
         self.fingerprinter = Fingerprinter(self.vae_bundle, threads)
@@ -144,7 +152,6 @@ class FamilyClassifier:
             source=f"{self.cnn_bundle.ref} model card",
         )
         self.fast_path = self._fast_path(self.fast_bundle) if self.fast_bundle is not None else None
-        self.shortlist = FallbackShortlist.of(self.cnn_bundle, self.frames)
         if (
             self.shortlist is not None
             and self.fast_path is not None

@@ -11,12 +11,15 @@ from pathlib import Path
 
 import pytest
 from protfam_tools.classify_cnn import main
+from protfam_tools.prep_msa import main as prep_msa
 
-from protfam_core.io.seqio import format_fasta
+from protfam_core.cnn.classify import FamilyClassifier
+from protfam_core.io.placements import format_queries
+from protfam_core.io.seqio import format_fasta, read_sequences
 from protfam_core.msa.dataset import load_dataset, read_families
 from protfam_core.msa.split import SMALL_FAMILY
 from protfam_core.registry import tracking
-from protfam_core.registry.bundles import publish, resolve
+from protfam_core.registry.bundles import chain_bundle, publish, resolve
 from protfam_core.workflow.train_chain import STAGES
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "easy_train"
@@ -112,6 +115,35 @@ def test_published_model_classifies_held_out_members(trained, tmp_path):
     assert main(["predict", "--model", "demo", str(tmp / "out" / "homstrad_ref" / f"{held}.fasta")], stdout=out) == 0
     calls = [line.split("\t")[1] for line in out.getvalue().splitlines() if not line.startswith(("#", "query_id"))]
     assert calls.count("unassigned") >= len(calls) / 2  # a family the model was not given
+
+
+def test_place_with_the_model_is_predicts_stage_one(trained, tmp_path, monkeypatch):
+    """`prep-msa place --model demo` places in demo's frames under its card's cuts, as `predict --model demo` does:
+    the same placements, and the pipe gives predict's rows; without --model it places in the shipped chain's frames."""
+    tmp = trained[0]
+    held = json.loads((tmp / "out" / "summary.json").read_text())["families"]["held_out"][0]
+    queries = tmp_path / "queries.fasta"
+    test = load_dataset(tmp / "out" / "dataset").records("test")
+    queries.write_text(format_fasta(test) + (tmp / "out" / "homstrad_ref" / f"{held}.fasta").read_text())
+    placed = io.StringIO()
+    assert prep_msa(["place", str(queries), "--model", "demo", "--threads", "1"], stdout=placed) == 0
+    classifier = FamilyClassifier("demo")
+    assert placed.getvalue() == format_queries(classifier.place(read_sequences(str(queries))))
+    piped, direct = io.StringIO(), io.StringIO()
+    assert main(["predict", "-", "--model", "demo"], stdin=io.StringIO(placed.getvalue()), stdout=piped) == 0
+    assert main(["predict", str(queries), "--model", "demo"], stdout=direct) == 0
+    rows = piped.getvalue().splitlines()[1:]
+    assert rows == direct.getvalue().splitlines()[1:] and len(rows) == 1 + len(read_sequences(str(queries)))
+    assert {row.split("\t")[1] for row in rows[1:]} - {"unassigned"}  # the pipe calls families, not only unknowns
+
+    def frames(a2m: str) -> set[str]:
+        return {w[7:] for line in a2m.splitlines() if line[:1] == ">" for w in line.split() if w[:7] == "frames="}
+
+    monkeypatch.delenv("PROTFAM_REGISTRY")  # the installed registry, whose default chain is the shipped one
+    shipped = io.StringIO()
+    assert prep_msa(["place", str(queries), "--threads", "1"], stdout=shipped) == 0
+    assert frames(placed.getvalue()) == {classifier.frames_bundle.ref}
+    assert frames(shipped.getvalue()) == {chain_bundle("frames").ref} != frames(placed.getvalue())
 
 
 def _bad_inputs(folder: Path) -> dict[str, tuple[list[str], str]]:
