@@ -62,15 +62,6 @@ class Call:
         return self.candidates[0].evalue if self.candidates else math.nan
 
 
-def decide(query_id: str, candidates: Sequence[Candidate], threshold: float) -> Call:
-    """The best candidate if its score reaches `threshold`, else `unassigned`; candidates ranked best first."""
-    ranked = tuple(sorted((Candidate(*c) for c in candidates), key=lambda c: (-c.score, c.family)))
-    if not ranked:
-        return Call(query_id, UNASSIGNED, 0.0, ())
-    best = ranked[0]
-    return Call(query_id, best.family if best.score >= threshold else UNASSIGNED, best.score, ranked)
-
-
 def choose_threshold(best_scores: Sequence[float | None], max_unassigned: float = 0.01) -> float:
     """Highest threshold leaving at most `max_unassigned` of known sequences unassigned (None = had no candidate).
 

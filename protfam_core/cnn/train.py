@@ -20,7 +20,8 @@ from protfam_core.cnn.classify import FamilyClassifier, family_scores
 from protfam_core.cnn.examples import SEARCH, Examples, split_examples
 from protfam_core.cnn.model import TrainConfig, export, predict, train_cnn
 from protfam_core.cnn.report import overall_accuracy
-from protfam_core.cnn.rule import K_GRID, Candidate, FastRule, choose_threshold, decide
+from protfam_core.cnn.rule import K_GRID, Domain, FastRule, choose_threshold
+from protfam_core.cnn.settings import ChainSettings
 from protfam_core.errors import ModelError
 from protfam_core.features.cache import FeatureCache
 from protfam_core.msa.dataset import load_dataset
@@ -41,13 +42,17 @@ class TrainResult:
 
 
 def blind_calls(examples: Examples, probabilities: np.ndarray, families: list[str], threshold: float) -> dict:
-    """Per query: the call from its searched candidates only (what predict does); queries without any get none."""
+    """Per query: the call from its searched candidates only, by the rule of an uncalibrated card at `threshold`
+    (what predict does); queries without any get none. The rows carry no E-value or span, so of equal scores the
+    family first by name is called."""
     mask = np.array([s == SEARCH for s in examples.sources], dtype=bool)
     scores = family_scores(probabilities[mask], [examples.frames[i] for i in np.flatnonzero(mask)], families)
-    per_query: dict[str, list[Candidate]] = {}
+    per_query: dict[str, list[Domain]] = {}
     for i, s in zip(np.flatnonzero(mask), scores, strict=True):
-        per_query.setdefault(examples.query_ids[i], []).append(Candidate(examples.frames[i], float(s)))
-    return {q: decide(q, c, threshold) for q, c in per_query.items()}
+        q = examples.query_ids[i]
+        per_query.setdefault(q, []).append(Domain(q, examples.frames[i], 0, 0, float(s), math.nan))
+    rule = ChainSettings.from_cards({}, threshold=threshold).rule
+    return {q: rule.decide(q, sorted(hits, key=lambda h: h.family)) for q, hits in per_query.items()}
 
 
 def validation_threshold(

@@ -11,7 +11,8 @@ import pytest
 from protfam_tools.classify_cnn import main
 
 from protfam_core.cnn.classify import FamilyClassifier
-from protfam_core.cnn.rule import choose_threshold, decide
+from protfam_core.cnn.rule import choose_threshold
+from protfam_core.cnn.settings import ChainSettings
 from protfam_core.errors import ModelError
 from protfam_core.io.seqio import read_sequences
 from protfam_core.registry.bundles import resolve
@@ -89,7 +90,7 @@ def test_threshold_makes_calls_unassigned():
     rec = read_sequences(QUERIES)[0]
     rc, out = _run(["predict", "-", "--threshold", "1.01"], stdin=f">{rec.id}\n{rec.seq}\n")
     assert rc == 0 and _rows(out)[0][1] == "unassigned"
-    assert decide("q", [], 0.0).family == "unassigned"  # no candidate frame at all
+    assert ChainSettings.from_cards({}, threshold=0.0).rule.decide("q", []).family == "unassigned"  # no candidate
     # a sequence without candidates uses up the allowance first: nothing with a candidate may be cut
     assert choose_threshold([0.9, 0.95, 0.99, None], max_unassigned=0.25) == 0.9
     assert choose_threshold([0.9, 0.95, 0.99, None], max_unassigned=0.2) == 0.0
