@@ -1,8 +1,9 @@
 """Family frames: one hand-architecture profile HMM per family, and placement of sequences into its columns.
 
-A frame is the gap-filtered training alignment of a family; its HMM has one match state per alignment column, so a
-query aligned to the HMM (domain alignment of a search, or a forced hmmalign-style trace) gives one residue or gap
-per frame column without the reference alignment ever being touched. Insertions relative to the frame are dropped.
+A frame is the gap-filtered training alignment of a family; its HMM has one match state per frame column (the columns
+the gap rules dropped are its insert states), so a query aligned to the HMM (domain alignment of a search, or a forced
+hmmalign-style trace) gives one residue or gap per frame column without the reference alignment ever being touched.
+Insertions relative to the frame are dropped.
 """
 
 from __future__ import annotations
@@ -63,20 +64,27 @@ def _digital(records: Iterable[Record]) -> easel.DigitalSequenceBlock:
     return easel.DigitalSequenceBlock(_ALPHABET, seqs)
 
 
-def build_hmm(family: str, rows: list[Record]) -> plan7.HMM:
-    """HMM with every column of the aligned `rows` as a match state (hmmbuild --hand with an all-'x' RF line)."""
+def build_hmm(family: str, rows: list[Record], columns: Sequence[int] | None = None) -> plan7.HMM:
+    """HMM with the `columns` of the aligned `rows` (default: all) as its match states, the others as insert states
+    (hmmbuild --hand with an RF line of 'x' at those columns).
+
+    The frame's columns are those the gap rules keep; built from the alignment before they dropped the others, the
+    HMM still counts the family's own insertions there, so a query with an insertion in that place pays what the
+    members paid. Chosen on validation data, measured once when it was (as `msa.gaps`'s one-residue rule): frames
+    of 21 members per family classify 0.984 of the val members against 0.982 built from the kept columns alone."""
     if not rows:
         raise InputError(f"family {family!r}: no aligned sequences to build a frame from")
     width = len(rows[0].seq)
     if any(len(r.seq) != width for r in rows):
         raise InputError(f"family {family!r}: rows of different widths, not an alignment")
+    match = set(range(width) if columns is None else columns)
     text = [easel.TextSequence(name=str(i), sequence=r.seq.upper().replace(".", GAP)) for i, r in enumerate(rows)]
     msa = easel.TextMSA(name=family, sequences=text)
-    msa.reference = "x" * width
+    msa.reference = "".join("x" if c in match else "." for c in range(width))
     builder = plan7.Builder(_ALPHABET, architecture="hand", seed=_BUILD_SEED)
     hmm, _, _ = builder.build_msa(msa.digitize(_ALPHABET), plan7.Background(_ALPHABET))
-    if width != hmm.M:
-        raise ModelError(f"family {family!r}: HMM has {hmm.M} match states for a {width}-column frame")
+    if len(match) != hmm.M:
+        raise ModelError(f"family {family!r}: HMM has {hmm.M} match states for a {len(match)}-column frame")
     hmm.creation_time = None  # no DATE/COM lines: the same alignment gives a byte-identical frame file
     hmm.command_line = None
     return hmm
@@ -124,11 +132,6 @@ class FrameSet:
         self._hmms = {h.name: h for h in hmms}
         self.families: list[str] = names
         self.widths: dict[str, int] = {h.name: h.M for h in hmms}
-
-    @classmethod
-    def build(cls, alignments: dict[str, list[Record]]) -> FrameSet:
-        """One frame per family from its (gap-filtered, training-member) alignment."""
-        return cls([build_hmm(fam, rows) for fam, rows in alignments.items()])
 
     def hmm(self, family: str) -> plan7.HMM:
         """The family's HMM; ModelError for a family the frame set lacks."""

@@ -26,12 +26,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pyhmmer
 
 from protfam_core import __version__
 from protfam_core.errors import InputError
-from protfam_core.frames.frameset import FrameSet
+from protfam_core.frames.frameset import FrameSet, build_hmm
 from protfam_core.io.atomic import atomic_dir, sha256_file, write_text
 from protfam_core.io.seqio import (
     Record,
@@ -340,13 +341,25 @@ def dataset_checksum(folder: Path) -> str:
     return h.hexdigest()
 
 
-def align_family(train_pool: list[Record], n_train: int, opts: BuildOptions) -> tuple[list[Record], list[Record], int]:
-    """Align a training pool, keep `n_train` rows that pass the gap rules; (frame rows, raw members, dropped)."""
+class FamilyAlignment(NamedTuple):
+    """A family's frame material: the gap-filtered training rows (the frame's columns), the raw members they are,
+    how many rows the gap rules dropped, and the frame HMM (`frames.frameset.build_hmm` of the rows before their
+    dropped columns went, which are its insert states)."""
+
+    rows: list[Record]
+    members: list[Record]
+    dropped: int
+    hmm: pyhmmer.plan7.HMM
+
+
+def align_family(family: str, train_pool: list[Record], n_train: int, opts: BuildOptions) -> FamilyAlignment:
+    """Align a training pool, keep `n_train` rows that pass the gap rules, and build the family's frame."""
     result = select_with_gap_rules(
         align(train_pool, opts.backend, opts.threads), n_train, opts.sequence_gap_threshold, opts.column_gap_threshold
     )
     by_id = {r.id: r for r in train_pool}
-    return result.rows, [by_id[r.id] for r in result.rows], len(result.dropped)
+    hmm = build_hmm(family, result.aligned, result.columns)
+    return FamilyAlignment(result.rows, [by_id[r.id] for r in result.rows], len(result.dropped), hmm)
 
 
 def build_dataset(
@@ -362,12 +375,14 @@ def build_dataset(
     alignments: dict[str, list[Record]] = {}
     members: dict[str, dict[str, list[Record]]] = {}
     gap_dropped: dict[str, int] = {}
+    hmms = []
     for i, (fam, parts) in enumerate(splits.items()):
         tick("aligning training members", i, len(splits))
-        alignments[fam], train, gap_dropped[fam] = align_family(parts.train, n_train[fam], opts)
+        alignments[fam], train, gap_dropped[fam], hmm = align_family(fam, parts.train, n_train[fam], opts)
         members[fam] = {"train": train, "val": parts.val, "test": parts.test}
+        hmms.append(hmm)
     tick("aligning training members", len(splits), len(splits))
-    return write_dataset(out, members, alignments, clusters, gap_dropped, opts, extra, tick)
+    return write_dataset(out, members, alignments, clusters, gap_dropped, opts, extra, FrameSet(hmms))
 
 
 def plan_dataset(
@@ -422,6 +437,7 @@ def subset_dataset(
     alignments: dict[str, list[Record]] = {}
     members: dict[str, dict[str, list[Record]]] = {}
     gap_dropped: dict[str, int] = {}
+    hmms = []
     clusters = {sid: parent.clusters[sid] for sid, fam, _ in parent.manifest if fam in families and parent.clusters}
     for i, fam in enumerate(families):
         tick("aligning training members", i, len(families))
@@ -431,8 +447,9 @@ def subset_dataset(
             )
             for split in SPLITS
         }
-        alignments[fam], train, gap_dropped[fam] = align_family(parts["train"], counts[0], opts)
+        alignments[fam], train, gap_dropped[fam], hmm = align_family(fam, parts["train"], counts[0], opts)
         members[fam] = {"train": train, "val": parts["val"][: counts[1]], "test": parts["test"][: counts[2]]}
+        hmms.append(hmm)
     tick("aligning training members", len(families), len(families))
     extra = {
         "source": f"subset of {dataset} (checksum {parent.card.get('checksum')})",
@@ -443,7 +460,7 @@ def subset_dataset(
             "parameters": parent.card.get("parameters"),
         },
     }
-    return write_dataset(out, members, alignments, clusters, gap_dropped, opts, extra, tick)
+    return write_dataset(out, members, alignments, clusters, gap_dropped, opts, extra, FrameSet(hmms))
 
 
 def manifest_text(rows: Iterable[tuple[Record, str, str]], clusters: dict[str, str]) -> str:
@@ -462,14 +479,9 @@ def write_dataset(
     gap_dropped: dict[str, int],
     opts: BuildOptions,
     extra: dict,
-    tick: Progress,
-    frames: FrameSet | None = None,
+    frames: FrameSet,
 ) -> dict:
-    """Write the dataset folder (frames, manifest, sequences, alignments, card last) and swap it in atomically;
-    `frames` built from `alignments` already (one task per family) are not built again."""
-    tick("building frames", 0, 1)
-    frames = frames or FrameSet.build(alignments)
-    tick("building frames", 1, 1)
+    """Write the dataset folder (frames, manifest, sequences, alignments, card last) and swap it in atomically."""
     out = Path(out)
     with atomic_dir(out) as tmp:
         (tmp / "alignments").mkdir(parents=True)

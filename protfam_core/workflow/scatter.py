@@ -71,19 +71,19 @@ def _options(build: dict, threads: int | None = None) -> BuildOptions:
 
 def align(part_file: str | Path, out: str | Path, threads: int = 1) -> Path:
     """One family's training members aligned and gap-filtered (`<out>/<family>.afa`), the rows kept
-    (`<family>.json`) and its frame (`<family>.hmm`, the HMM `FrameSet.build` makes of it)."""
+    (`<family>.json`) and its frame (`<family>.hmm`)."""
     from protfam_core.frames.frameset import FrameSet
 
     part = json.loads(Path(part_file).read_text())
     fam = part["family"]
-    rows, train, dropped = align_family([Record(i, s) for i, s in part["train"]], part["n_train"],
-                                        _options(part["build"], threads))  # fmt: skip
+    rows, train, dropped, hmm = align_family(fam, [Record(i, s) for i, s in part["train"]], part["n_train"],
+                                             _options(part["build"], threads))  # fmt: skip
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_text(format_fasta(rows, width=0), out / f"{fam}.afa")
     write_text(json.dumps({"family": fam, "train": [r.id for r in train], "gap_dropped": dropped}) + "\n",
                out / f"{fam}.json")  # fmt: skip
-    FrameSet.build({fam: rows}).save(out / f"{fam}.hmm")
+    FrameSet([hmm]).save(out / f"{fam}.hmm")
     return out / f"{fam}.afa"
 
 
@@ -111,8 +111,7 @@ def assemble(
         hmms.append(FrameSet.load(files[f"{fam}.hmm"]).hmm(fam))
     build = _options(json.loads((prepared / "parts" / f"{plan['families'][0]}.json").read_text())["build"])
     extra = {**plan["extra"], "source": str(prepared / "input" / "families")}
-    card = write_dataset(out, members, alignments, plan["clusters"], gap_dropped, build, extra, lambda *_: None,
-                         FrameSet(hmms))  # fmt: skip
+    card = write_dataset(out, members, alignments, plan["clusters"], gap_dropped, build, extra, FrameSet(hmms))
     counts = card["counts"]
     rows = [(s, a, min(a + chunk_size, counts[s])) for s in ANNOTATED for a in range(0, counts[s], chunk_size)]
     write_text("".join(f"{s}\t{a}\t{b}\n" for s, a, b in rows), chunks)

@@ -7,7 +7,7 @@ import pytest
 
 from protfam_core.errors import InputError
 from protfam_core.features.channels import channel_matrix, channel_rows
-from protfam_core.frames.frameset import FrameSet
+from protfam_core.frames.frameset import FrameSet, build_hmm
 from protfam_core.io.alphabet import AA_SYMBOLS, CHANNELS, SS_SYMBOLS
 from protfam_core.io.seqio import Record, read_alignment, read_sequences
 from protfam_core.ss.formats import read_per_residue
@@ -22,7 +22,7 @@ SCRATCH = DATA / "ss" / "scratch"
 def placed():
     """Real globin and fn3 members placed into frames built from the tutorial alignments."""
     alns = {f: read_alignment(TUTORIAL / f"{f}.sto.gz") for f in ("globins4", "fn3")}
-    frames = FrameSet.build(alns)
+    frames = FrameSet([build_hmm(f, rows) for f, rows in alns.items()])
     raw = [Record(r.id, r.seq.replace("-", "")) for r in alns["fn3"][:6]]
     return frames, raw, frames.place(raw, "fn3")
 

@@ -110,7 +110,7 @@ def test_save_load_round_trip_and_build_from_alignment(mini, tmp_path):
     back = FrameSet.load(tmp_path / "f.hmm")
     assert back.families == mini.families and back.widths == mini.frames.widths
     aln = read_alignment(MINI / "alignments" / "il8.afa")
-    one = FrameSet.build({"il8": aln})
+    one = FrameSet([build_hmm("il8", aln)])
     assert one.widths == {"il8": len(aln[0].seq)}
 
 
@@ -153,3 +153,16 @@ def test_cli_place_uses_the_shipped_frames_by_default_or_by_name(mini):
 def test_cli_place_unknown_frames_model_is_one_clear_error(mini, capsys):
     assert main(["place", "-", "--frames", "nosuch@champion"], stdin=io.StringIO(">a\nACDEFGHIKL\n")) == 2
     assert "unknown model 'nosuch'" in capsys.readouterr().err
+
+
+def test_dropped_columns_are_the_frames_insert_states():
+    # two of 8 rows have a residue in column 2: a frame without that column counts their insertion after match 2
+    rows = [Record(str(i), "ACDEFGHIK") for i in range(6)] + [Record("6", "ACWDEFGHIK"), Record("7", "ACYDEFGHIK")]
+    rows = [Record(r.id, r.seq if len(r.seq) == 10 else r.seq[:2] + "-" + r.seq[2:]) for r in rows]
+    frame = build_hmm("f", rows, [c for c in range(10) if c != 2])
+    filtered = build_hmm("f", [Record(r.id, r.seq[:2] + r.seq[3:]) for r in rows])
+    assert frame.M == filtered.M == 9
+    m_to_i = 1  # transition_probabilities row k: MM, MI, MD, IM, II, DM, DD of match state k
+    assert frame.transition_probabilities[2][m_to_i] > 3 * filtered.transition_probabilities[2][m_to_i]
+    with pytest.raises(InputError, match="different widths"):
+        build_hmm("x", rows[:1] + [Record("b", "ACD")], [0])

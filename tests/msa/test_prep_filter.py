@@ -18,12 +18,25 @@ def _gap_fractions(rows):
 
 
 def test_thresholds_are_strict_more_than():
-    # 4 rows: column 0 is 75% gaps (kept), column 2 is 100% gaps, column 3 is 75% gaps via row 'd' only.
+    # 4 rows: column 0 is 75% gaps via row 'd' only, column 3 is 100% gaps.
     rows = [Record("a", "-AC-"), Record("b", "-AC-"), Record("c", "-AC-"), Record("d", "AAC-")]
     assert gappy_residue_rows(rows, 0.7) == [3]  # column 0 is 75% gaps > 70%: row d has a residue there
     assert gappy_residue_rows(rows, 0.75) == []  # 75% is not more than 75%
+    # 8 rows: column 0 has residues in two rows (75% gaps, kept: not more than 75%), column 3 in none
+    eight = rows + [Record("e", "-AC-"), Record("f", "-AC-"), Record("g", "-AC-"), Record("h", "CAC-")]
+    kept, columns = drop_gappy_columns(eight, 0.75)
+    assert columns == [0, 1, 2] and kept[3].seq == "AAC" and kept[7].seq == "CAC"
+
+
+def test_a_column_of_one_residue_is_dropped_at_any_threshold():
+    # a frame of 4 rows: column 0 is 75% gaps, within the threshold, but only row 'd' has a residue there
+    rows = [Record("a", "-AC-"), Record("b", "-AC-"), Record("c", "-AC-"), Record("d", "AAC-")]
     kept, columns = drop_gappy_columns(rows, 0.75)
-    assert columns == [0, 1, 2] and kept[3].seq == "AAC"
+    assert columns == [1, 2] and kept[3].seq == "AC"
+    assert drop_gappy_columns(rows, 1.0)[1] == [1, 2]
+    assert drop_gappy_columns([Record("a", "-AC-")], 1.0)[1] == [1, 2]  # one row: each residue is a column
+    result = apply_gap_rules(rows)
+    assert result.columns == [1, 2] and [r.seq for r in result.aligned] == [r.seq for r in rows]
 
 
 def test_real_alignment_after_both_steps():

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from protfam_core.features.channels import channel_matrix
-from protfam_core.frames.frameset import FrameSet
+from protfam_core.frames.frameset import FrameSet, build_hmm
 from protfam_core.io.alphabet import AA_SYMBOLS
 from protfam_core.io.seqio import Record, read_alignment
 from protfam_core.registry.onnx_export import export_onnx, parameter_count
@@ -31,7 +31,7 @@ def rows():
     """Real globin, fn3 and kinase members placed into their own tutorial frames, padded to the widest frame; rows,
     one-hots, width and each row's family."""
     alns = {f: read_alignment(TUTORIAL / f"{f}.sto.gz") for f in ("globins4", "fn3", "Pkinase")}
-    frames = FrameSet.build(alns)
+    frames = FrameSet([build_hmm(f, rows) for f, rows in alns.items()])
     placed = []
     for fam, aln in alns.items():
         placed += frames.place([Record(r.id, r.seq.replace("-", "")) for r in aln[:20]], fam)
