@@ -24,6 +24,7 @@ from protfam_tools._options import (
 
 from protfam_core.errors import require
 from protfam_core.threads import resolve_threads
+from protfam_core.workflow.scatter import ANNOTATE_CHUNK
 from protfam_core.workflow.train_chain import TrainSettings
 
 app = typer.Typer(
@@ -89,7 +90,7 @@ def assemble(
     aligned: Annotated[list[Path], typer.Argument(help="Outputs of `chain align`: files, or folders of them.")],
     out: Folder = Path("dataset"),
     chunks: Annotated[Path, typer.Option(help="TSV of the annotate chunks: split, start, end.")] = Path("chunks.tsv"),
-    chunk_size: Annotated[int, typer.Option(min=1, help="Members per annotate chunk.")] = 500,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Members per annotate chunk.")] = ANNOTATE_CHUNK,
 ) -> None:
     """The dataset (as `prep-msa build` writes it) from the plan and every family's alignment and frame, and the
     chunks of its train and validation members for `chain annotate`.

@@ -40,6 +40,8 @@ from protfam_core.workflow.train_chain import (
 PLAN = "plan.json"
 ANNOTATED = ("train", "val")  # the splits whose SS/SA the training reads from the feature cache
 
+ANNOTATE_CHUNK = 500  # members per SS/SA annotation task of a scattered build (`annotate`)
+
 
 def prepare(sources: Source, out: str | Path, settings: TrainSettings, unknown: Source = ()) -> dict:
     """Read, check and split the families: `<out>/input/families` and `homstrad_ref/` as `easy-train` stages them,
@@ -88,7 +90,11 @@ def align(part_file: str | Path, out: str | Path, threads: int = 1) -> Path:
 
 
 def assemble(
-    prepared: str | Path, aligned: Sequence[str | Path], out: str | Path, chunks: str | Path, chunk_size: int = 500
+    prepared: str | Path,
+    aligned: Sequence[str | Path],
+    out: str | Path,
+    chunks: str | Path,
+    chunk_size: int = ANNOTATE_CHUNK,
 ) -> dict:
     """The dataset from the plan and every family's align output (files or folders of them), and the `chunks` TSV
     (split, start, end: one annotate task each, `chunk_size` members at most). Returns the dataset card."""
