@@ -51,6 +51,15 @@ QUESTIONS = [
         "size.",
     ),
     Question(
+        "Scale: training and prediction at hundreds to thousands of families",
+        "scale",
+        "`classify-cnn easy-train` on a family set (all the real families the data offers, or synthetic families "
+        "emitted from perturbed real frame HMMs, which measure cost, not accuracy) as one process: each stage's wall "
+        "time and peak RSS, the size of each published bundle; then `classify-cnn predict --model NAME` against the "
+        "`hmmsearch` and `hmmscan` binaries on the same frames, whole processes, on held-out members and on "
+        "non-members: throughput, protfam's accuracy and rejection, HMMER's best hit at E <= 1e-3.",
+    ),
+    Question(
         "Whole proteins: domain calls against hmmscan",
         "domain_accuracy",
         "`--domains` on proteins constructed from held-out members (multi-domain, repeats, unknown segments) against "
