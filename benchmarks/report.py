@@ -80,6 +80,15 @@ QUESTIONS = [
         "or none; for those without a hit, how often the 3-mer prefilter names their family (validation data only).",
     ),
     Question(
+        "Can the 3-mer prefilter shortlist the frame search, or skip the fallback?",
+        "prefilter_reach",
+        "For the shipped chain: the prefilter rank of every family the plain frame search finds a candidate in (what "
+        "a search of each query's top-k frames only would lose), and the prefilter's top score of the queries "
+        "without a candidate (those the sensitive fallback calls right against the non-members'): on validation "
+        "members, constructed validation proteins and the open set's validation half, with the test split and a "
+        "real proteome beside them.",
+    ),
+    Question(
         "The fast path: `classify-cnn predict --fast`",
         "fast_path",
         "Accuracy of the cascade (3-mer prefilter, forced placement, aa CNN) against the full chain on the test split "
