@@ -59,7 +59,12 @@ def filter_cmd(
         ),
     ] = SEQUENCE_GAP_THRESHOLD,
     column_gap: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Step 2: then drop columns with more than this gap fraction.")
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Step 2: then drop columns with more than this gap fraction (and columns only one row has a residue in).",
+        ),
     ] = COLUMN_GAP_THRESHOLD,
     fmt: Fmt = "fasta",
 ) -> None:
