@@ -63,7 +63,7 @@ def filter_cmd(
         typer.Option(
             min=0.0,
             max=1.0,
-            help="Step 2: then drop columns with more than this gap fraction (and columns only one row has a residue in).",
+            help="Step 2: then drop columns with more than this gap fraction, or a residue in one row only.",
         ),
     ] = COLUMN_GAP_THRESHOLD,
     fmt: Fmt = "fasta",
