@@ -133,13 +133,15 @@ def place_cmd(
     from protfam_core.registry.bundles import resolve
 
     records = read_sequences(input, stdin=ctx.obj.stdin)
-    cnn = resolve(model, "cnn")  # its frames, cuts and fallback, as classify-cnn predict --model takes them
+    # the model's frames, cuts and fallback, as classify-cnn predict --model takes them; forcing into given frames
+    # reads no model
+    cnn = resolve(model, "cnn") if frames is None or family is None else None
     if frames is None:
         bundle, frame_set, shortlist = model_frames(cnn)
         frames_ref = bundle.ref
     else:
         frame_set, frames_ref = _frames(frames)
-        shortlist = FallbackShortlist.of(cnn, frame_set)  # the classifier's fallback, in its own frames only
+        shortlist = FallbackShortlist.of(cnn, frame_set) if cnn is not None else None  # its own frames only
     if family is not None:
         queries = force_queries(frame_set, records, family, frames_ref)
     else:

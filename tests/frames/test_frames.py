@@ -137,6 +137,16 @@ def test_cli_place_forced_and_search(mini):
     assert [h.split()[1] for h in headers] == [f"family={fam}" for fam in labels]
 
 
+def test_cli_place_forced_into_given_frames_reads_no_model(mini, tmp_path, monkeypatch):
+    """Forcing into a frames file needs no classifier: it works with a registry that has none."""
+    monkeypatch.setenv("PROTFAM_REGISTRY", str(tmp_path))
+    text = "".join(f">{r.id}\n{r.seq}\n" for r in mini.records("test")[:2])
+    out = io.StringIO()
+    args = ["place", "-", "--frames", str(MINI / "frames.hmm"), "--family", "il8"]
+    assert main(args, stdin=io.StringIO(text), stdout=out) == 0
+    assert len(read_alignment(io.StringIO(out.getvalue()))) == 2
+
+
 def test_cli_place_uses_the_shipped_frames_by_default_or_by_name(mini):
     """Without --frames the shipped family-frames bundle is the frame set; a registry name works as well."""
     text = "".join(f">{r.id}\n{r.seq}\n" for r in mini.records("test")[:4])
