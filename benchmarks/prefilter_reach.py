@@ -25,7 +25,6 @@ from _record import command_line, write_record
 
 from protfam_core.cnn.classify import FamilyClassifier
 from protfam_core.cnn.constructed import build_proteins
-from protfam_core.frames.frameset import SearchSettings
 from protfam_core.io.seqio import Record, read_sequences
 from protfam_core.msa.dataset import load_dataset
 from protfam_core.msa.open_set import unknown_records
@@ -54,7 +53,7 @@ def reach(clf: FamilyClassifier, records: list[Record], labels: list[str] | None
         if labels and labels[i] in families:
             own.append(int(rank[i, index[labels[i]]]))
     missing = [i for i, r in enumerate(records) if not found[r.id]]
-    fallback = SearchSettings(settings.fallback_evalue, settings.domain_evalue, 0)
+    fallback = replace(settings, evalue=settings.fallback_evalue)  # as frames.frameset.candidate_placements does
     caught = frames.search([records[i] for i in missing], fallback, sensitive=True, cpus=clf.threads)
     right = [i for i in missing if labels and caught[records[i].id] and caught[records[i].id][0].family == labels[i]]
     top = scores.max(axis=1)

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import pyhmmer
-from pyhmmer.plan7 import HMM, HMMFile
+from hmmer_anchor import load_hmms
+from pyhmmer.plan7 import HMM
 
 from protfam_core.io.seqio import Record, format_fasta
 
@@ -34,12 +35,6 @@ SHARPEN = 3  # power of the base's match emission rows
 MIX = (0.2, 0.3)  # weight of the Dirichlet sample in each match emission row
 SPARSITY = 0.1  # the Dirichlet's concentration: below 1, each sample favours a few residues
 MIN_LENGTH = 60  # shorter members get background flanks up to this length
-
-
-def load_frames(path: str | Path) -> list[HMM]:
-    """The real HMMs the families derive from, in file order."""
-    with HMMFile(str(path)) as f:
-        return list(f)
 
 
 def perturbed(base: HMM, rng: np.random.Generator) -> HMM:
@@ -84,7 +79,7 @@ def write_synthetic(frames: str | Path, out: str | Path, n: int, members: int, s
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, recs in synthetic_families(load_frames(frames), n, members, seed):
+    for name, recs in synthetic_families(load_hmms(frames), n, members, seed):
         path = out / f"{name}.fasta"
         path.write_text(format_fasta(recs))
         paths.append(path)

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from synthetic_families import MIN_LENGTH, load_frames, synthetic_families, write_synthetic
+from hmmer_anchor import load_hmms
+from synthetic_families import MIN_LENGTH, synthetic_families, write_synthetic
 
 from protfam_core.io.seqio import read_sequences
 
@@ -11,7 +12,7 @@ AMINO = set("ACDEFGHIKLMNPQRSTVWY")
 
 
 def test_families_are_seeded_counted_amino_acids_and_differ(tmp_path):
-    frames = load_frames(MINI / "frames.hmm")
+    frames = load_hmms(MINI / "frames.hmm")
     families = dict(synthetic_families(frames, 5, 4, seed=7))
     assert list(families) == ["syn0-DEATH", "syn1-il8", "syn2-kringle", "syn3-toxin", "syn4-DEATH"]
     assert all(len(recs) == 4 for recs in families.values())
